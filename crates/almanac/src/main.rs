@@ -1,0 +1,181 @@
+//! `almanac`: the command line of the Almanac calendar service.
+
+mod settings;
+mod users;
+
+use almanac_store::{SchemaState, Store};
+use almanac_web::{router, AppState};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use settings::SettingsArgs;
+use std::net::SocketAddr;
+
+#[derive(Parser)]
+#[command(
+    name = "almanac",
+    version,
+    about = "Almanac: a hosted CalDAV calendar service"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates the data directory and a SQLite database on first start).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, env = "ALMANAC_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Bring the database schema up to date.
+    Migrate {
+        /// Only list the migrations that would run.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: users::UserCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = cli.settings.load()?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            serve(config).await
+        }
+        Command::Migrate { dry_run } => migrate(&config, dry_run).await,
+        Command::User { command } => {
+            let store = open_current(&config).await?;
+            users::run(&store, command).await
+        }
+    }
+}
+
+/// Opens the database, migrating a fresh one, refusing an outdated one.
+async fn open_current(config: &almanac_web::Config) -> Result<Store> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let url = config.database_url();
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    match store.schema_state().await? {
+        SchemaState::Fresh => {
+            store.migrate().await?;
+        }
+        SchemaState::Behind { found } => bail!(
+            "the database schema is at version {found}, this build needs {}: run `almanac migrate` first",
+            almanac_store::LATEST_VERSION
+        ),
+        SchemaState::Current => {}
+    }
+    Ok(store)
+}
+
+async fn serve(config: almanac_web::Config) -> Result<()> {
+    let store = open_current(&config).await?;
+    let log = match config.access_log_path() {
+        Some(path) => Some(
+            almanac_web::access_log::AccessLog::open(&path)
+                .await
+                .with_context(|| format!("cannot open the access log {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!(
+        "Almanac is listening on http://{address}/ (data in {})",
+        config.data_dir.display()
+    );
+    let app = router(AppState::new(store.clone(), config), log);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn migrate(config: &almanac_web::Config, dry_run: bool) -> Result<()> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let url = config.database_url();
+    let store = Store::open(&url).await?;
+    let pending = store.pending_migrations().await?;
+    if pending.is_empty() {
+        println!(
+            "The database is up to date (schema version {}).",
+            almanac_store::LATEST_VERSION
+        );
+        return Ok(());
+    }
+    if dry_run {
+        println!("Would apply migrations: {pending:?}");
+        return Ok(());
+    }
+    let applied = store.migrate().await?;
+    println!(
+        "Applied migrations {applied:?}; schema version is now {}.",
+        almanac_store::LATEST_VERSION
+    );
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,110 @@
+//! `almanac user ...`: account administration from the shell.
+
+use almanac_store::{NewCollection, Store, StoreError};
+use almanac_web::auth::hash_password;
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use std::io::BufRead;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account (with a default calendar); reads the password from stdin.
+    Add {
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Set a new password, read from stdin.
+    Passwd {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Delete an account and all of its data.
+    Delete { name: String },
+}
+
+pub async fn run(store: &Store, command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Add {
+            name, email, admin, ..
+        } => {
+            check_name(&name)?;
+            if !email.contains('@') {
+                bail!("{email:?} is not an email address");
+            }
+            let password = read_password()?;
+            let user = match store
+                .create_user(&name, &email, &hash_password(&password), admin)
+                .await
+            {
+                Err(StoreError::AlreadyExists(_)) => bail!("a user named {name} already exists"),
+                other => other?,
+            };
+            store
+                .create_collection(
+                    user.id,
+                    &NewCollection {
+                        path: "calendar".to_owned(),
+                        is_calendar: true,
+                        displayname: Some("Calendar".to_owned()),
+                        ..NewCollection::default()
+                    },
+                )
+                .await?;
+            println!("Created user {name} with a calendar at /dav/calendars/{name}/calendar/");
+        }
+        UserCommand::List => {
+            for user in store.list_users().await? {
+                let admin = if user.is_admin.0 { " (admin)" } else { "" };
+                println!("{}\t{}{admin}", user.name, user.email);
+            }
+        }
+        UserCommand::Passwd { name, .. } => {
+            let password = read_password()?;
+            match store.set_password(&name, &hash_password(&password)).await {
+                Err(StoreError::NotFound) => bail!("no user named {name}"),
+                other => other?,
+            }
+            println!("Password of {name} changed.");
+        }
+        UserCommand::Delete { name } => {
+            match store.delete_user(&name).await {
+                Err(StoreError::NotFound) => bail!("no user named {name}"),
+                other => other?,
+            }
+            println!("Deleted user {name} and all of their data.");
+        }
+    }
+    Ok(())
+}
+
+/// User names appear in URLs and logs: keep them to a plain alphabet.
+fn check_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        && !name.starts_with('.');
+    if !ok {
+        bail!("user names are 1 to 64 characters of a-z, 0-9, '.', '_' and '-'");
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.len() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    Ok(password)
+}

@@ -1,0 +1,145 @@
+//! The DAV URL namespace:
+//!
+//! | path                                | resource              |
+//! |-------------------------------------|-----------------------|
+//! | `/dav/`                             | root                  |
+//! | `/dav/principals/`                  | principal collection  |
+//! | `/dav/principals/{user}/`           | a user's principal    |
+//! | `/dav/calendars/{user}/`            | calendar home         |
+//! | `/dav/calendars/{user}/{a}/{b}...`  | collections, members  |
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+pub const ROOT: &str = "/dav/";
+pub const PRINCIPALS: &str = "/dav/principals/";
+pub const CALENDARS: &str = "/dav/calendars/";
+
+/// Characters left as they are in an href segment (RFC 3986 unreserved and
+/// a few sub-delims clients leave alone).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@')
+    .remove(b'+')
+    .remove(b'=')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b',')
+    .remove(b';');
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DavPath {
+    Root,
+    Principals,
+    Principal(String),
+    Home(String),
+    /// Below a home: the decoded segments; the store decides whether the
+    /// last one is a collection or a member.
+    InHome {
+        user: String,
+        segments: Vec<String>,
+    },
+}
+
+impl DavPath {
+    /// Parses a request path (still percent-encoded). None if it is outside
+    /// `/dav/` or has a segment that is empty, `.` or `..` after decoding.
+    pub fn parse(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix("/dav")?;
+        if rest.is_empty() || rest == "/" {
+            return Some(Self::Root);
+        }
+        let rest = rest.strip_prefix('/')?;
+        let mut segments = Vec::new();
+        for raw in rest.trim_end_matches('/').split('/') {
+            let decoded = percent_decode_str(raw).decode_utf8().ok()?;
+            if decoded.is_empty() || decoded == "." || decoded == ".." || decoded.contains('/') {
+                return None;
+            }
+            segments.push(decoded.into_owned());
+        }
+        let mut parts = segments.into_iter();
+        let kind = parts.next()?;
+        let user = parts.next();
+        let rest: Vec<String> = parts.collect();
+        match (kind.as_str(), user) {
+            ("principals", None) => Some(Self::Principals),
+            ("principals", Some(user)) if rest.is_empty() => Some(Self::Principal(user)),
+            ("calendars", Some(user)) if rest.is_empty() => Some(Self::Home(user)),
+            ("calendars", Some(user)) => Some(Self::InHome {
+                user,
+                segments: rest,
+            }),
+            _ => None,
+        }
+    }
+}
+
+pub fn encode_segment(segment: &str) -> String {
+    utf8_percent_encode(segment, SEGMENT).to_string()
+}
+
+pub fn principal_href(user: &str) -> String {
+    format!("{PRINCIPALS}{}/", encode_segment(user))
+}
+
+pub fn home_href(user: &str) -> String {
+    format!("{CALENDARS}{}/", encode_segment(user))
+}
+
+/// href of a collection below a home; `path` uses `/` between segments.
+pub fn collection_href(user: &str, path: &str) -> String {
+    let mut href = home_href(user);
+    for segment in path.split('/') {
+        href.push_str(&encode_segment(segment));
+        href.push('/');
+    }
+    href
+}
+
+pub fn member_href(collection_href: &str, name: &str) -> String {
+    format!("{collection_href}{}", encode_segment(name))
+}
+
+/// The path part of an href or a Destination URL (`http://host/dav/...`).
+pub fn path_of(url: &str) -> &str {
+    match url.find("://") {
+        Some(scheme_end) => {
+            let after = &url[scheme_end + 3..];
+            after.find('/').map_or("/", |i| &after[i..])
+        }
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_namespace() {
+        assert_eq!(DavPath::parse("/dav/"), Some(DavPath::Root));
+        assert_eq!(
+            DavPath::parse("/dav/principals/alice/"),
+            Some(DavPath::Principal("alice".into()))
+        );
+        assert_eq!(
+            DavPath::parse("/dav/calendars/alice/work/ev%201.ics"),
+            Some(DavPath::InHome {
+                user: "alice".into(),
+                segments: vec!["work".into(), "ev 1.ics".into()]
+            })
+        );
+        assert_eq!(DavPath::parse("/dav/calendars/alice/%2e%2e/bob/"), None);
+        assert_eq!(DavPath::parse("/davx/"), None);
+    }
+
+    #[test]
+    fn encodes_round_trip() {
+        let href = member_href(&collection_href("a b", "work"), "x y@z.ics");
+        assert_eq!(href, "/dav/calendars/a%20b/work/x%20y@z.ics");
+        assert_eq!(path_of("http://h:1/dav/x/"), "/dav/x/");
+    }
+}

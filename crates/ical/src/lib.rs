@@ -1,0 +1,48 @@
+//! iCalendar (RFC 5545) support for the Almanac calendar server: pure data
+//! processing, no I/O. All instants are `i64` UNIX seconds in UTC.
+//!
+//! - [`model`]: the component/property/parameter tree, [`parse`] and
+//!   [`Component::to_ics`]; unknown data is preserved.
+//! - [`object`]: validation of calendar object resources (RFC 4791 §4.1)
+//!   and the time span the store indexes them by.
+//! - [`timezone`]: the [`EvalContext`] and TZID resolution (IANA names,
+//!   vendor-prefixed names, Windows names, then the object's VTIMEZONE).
+//! - [`recurrence`]: recurrence sets — RRULE, RDATE, EXDATE, overrides.
+//! - [`filter`]: CALDAV:filter evaluation with the §9.9 time-range rules.
+//! - [`retrieval`]: CALDAV:calendar-data rendering — partial retrieval,
+//!   expand, limit-recurrence-set, limit-freebusy-set (§9.6).
+//! - [`freebusy`]: busy time and the free-busy-query response (§7.10).
+//! - [`bundle`]: merging objects into one calendar (webcal export) and
+//!   splitting an imported calendar into objects.
+//!
+//! Internal helpers: `parser` (text to tree), `value` (typed values),
+//! `rule` (RRULE expansion in local time), `vtimezone` (zones defined in
+//! the data), `windows_zones` (Windows to IANA names) and `overlap` (the
+//! §9.9 tables).
+
+pub mod bundle;
+pub mod filter;
+pub mod freebusy;
+pub mod model;
+pub mod object;
+mod overlap;
+mod parser;
+pub mod recurrence;
+pub mod retrieval;
+mod rule;
+pub mod timezone;
+mod value;
+mod vtimezone;
+mod windows_zones;
+
+pub use bundle::{merge_calendars, split_calendar, SplitItem, PRODID};
+pub use filter::{matches, Collation, CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange};
+pub use freebusy::{busy_periods, freebusy_calendar, BusyKind, BusyPeriod};
+pub use model::{parse, Component, Param, ParseError, ParseLimits, Property};
+pub use object::{parse_object, CalendarObject, ComponentKind, ObjectError, TimeSpan};
+pub use recurrence::{instances, Instance};
+pub use retrieval::{render, CompSelector, DataRequest};
+pub use timezone::EvalContext;
+
+#[cfg(test)]
+mod test_data;

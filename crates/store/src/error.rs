@@ -1,0 +1,41 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("configuration error: {0}")]
+    Config(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the resource changed since it was read (ETag mismatch)")]
+    PreconditionFailed,
+    #[error("another resource in this calendar already has this UID: {0}")]
+    UidConflict(String),
+    #[error("limit reached: {0}")]
+    Limit(String),
+    #[error("the database schema is at version {found}; this build knows up to {latest}")]
+    SchemaAhead { found: i64, latest: i64 },
+}
+
+impl StoreError {
+    /// True when the error is about the request, not about the database.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Self::AlreadyExists(_) | Self::PreconditionFailed | Self::UidConflict(_)
+        )
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::AlreadyExists`].
+pub(crate) fn unique_violation(err: sqlx::Error, what: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return StoreError::AlreadyExists(what.to_owned());
+        }
+    }
+    StoreError::Database(err)
+}

@@ -1,0 +1,358 @@
+use crate::collections::write_dead_properties;
+use crate::{now, Change, Item, ItemMeta, NewItem, PutOutcome, Store, StoreError, WriteCondition};
+use sha2::{Digest, Sha256};
+use sqlx::{Any, Row, Transaction};
+
+const META_COLUMNS: &str = "name, content_type, etag, size, component, revision, modified_at";
+
+impl Store {
+    /// Every member of a collection, without their data (PROPFIND Depth 1).
+    pub async fn item_metas(&self, collection_id: i64) -> Result<Vec<ItemMeta>, StoreError> {
+        let sql =
+            format!("SELECT {META_COLUMNS} FROM items WHERE collection_id = $1 ORDER BY name");
+        Ok(sqlx::query_as(&sql)
+            .bind(collection_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn item_meta(
+        &self,
+        collection_id: i64,
+        name: &str,
+    ) -> Result<Option<ItemMeta>, StoreError> {
+        let sql =
+            format!("SELECT {META_COLUMNS} FROM items WHERE collection_id = $1 AND name = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(collection_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn item(&self, collection_id: i64, name: &str) -> Result<Option<Item>, StoreError> {
+        let sql = format!(
+            "SELECT {META_COLUMNS}, data FROM items WHERE collection_id = $1 AND name = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(collection_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| item_from_row(&row)).transpose()
+    }
+
+    /// Every member with its data, in name order (webcal export).
+    pub async fn items(&self, collection_id: i64) -> Result<Vec<Item>, StoreError> {
+        let sql = format!(
+            "SELECT {META_COLUMNS}, data FROM items WHERE collection_id = $1 ORDER BY name"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(collection_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(item_from_row).collect()
+    }
+
+    /// Calendar objects whose recurrence set may overlap `[start, end)`,
+    /// optionally of one component type: the coarse index step of a query.
+    pub async fn items_overlapping(
+        &self,
+        collection_id: i64,
+        component: Option<&str>,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Item>, StoreError> {
+        let sql = format!(
+            "SELECT {META_COLUMNS}, data FROM items WHERE collection_id = $1 \
+             AND start_utc < $2 AND end_utc > $3 AND ($4 = '' OR component = $4) ORDER BY name"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(collection_id)
+            .bind(end)
+            .bind(start)
+            .bind(component.unwrap_or(""))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(item_from_row).collect()
+    }
+
+    pub async fn count_items(&self, collection_id: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM items WHERE collection_id = $1")
+            .bind(collection_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Creates or replaces a member. Checks the write condition, the UID
+    /// uniqueness within the calendar and `max_items`, bumps the collection's
+    /// sync revision and logs the change, all in one transaction.
+    pub async fn put_item(
+        &self,
+        collection_id: i64,
+        name: &str,
+        item: &NewItem<'_>,
+        condition: &WriteCondition,
+        max_items: i64,
+    ) -> Result<PutOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes SQLite's write lock at once, so two writers queue
+        // on busy_timeout instead of failing on a read-to-write upgrade.
+        let revision = bump_revision(&mut tx, collection_id).await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT etag FROM items WHERE collection_id = $1 AND name = $2")
+                .bind(collection_id)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        check_condition(condition, existing.as_ref().map(|(etag,)| etag.as_str()))?;
+        if let Some(index) = &item.calendar {
+            let clash: Option<(String,)> = sqlx::query_as(
+                "SELECT name FROM items WHERE collection_id = $1 AND uid = $2 AND name <> $3",
+            )
+            .bind(collection_id)
+            .bind(&index.uid)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((other,)) = clash {
+                return Err(StoreError::UidConflict(other));
+            }
+        }
+        if existing.is_none() {
+            let (count,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM items WHERE collection_id = $1")
+                    .bind(collection_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= max_items {
+                return Err(StoreError::Limit(format!(
+                    "a collection holds at most {max_items} items"
+                )));
+            }
+        }
+        let etag = etag_of(item.data);
+        let index = item.calendar.as_ref();
+        sqlx::query(
+            "INSERT INTO items (collection_id, name, content_type, etag, data, size, uid, \
+             component, start_utc, end_utc, revision, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (collection_id, name) DO UPDATE SET content_type = excluded.content_type, \
+             etag = excluded.etag, data = excluded.data, size = excluded.size, uid = excluded.uid, \
+             component = excluded.component, start_utc = excluded.start_utc, \
+             end_utc = excluded.end_utc, revision = excluded.revision, \
+             modified_at = excluded.modified_at",
+        )
+        .bind(collection_id)
+        .bind(name)
+        .bind(item.content_type)
+        .bind(&etag)
+        .bind(item.data)
+        .bind(i64::try_from(item.data.len()).unwrap_or(i64::MAX))
+        .bind(index.map(|i| i.uid.clone()))
+        .bind(index.map(|i| i.component.clone()))
+        .bind(index.map(|i| i.start))
+        .bind(index.map(|i| i.end))
+        .bind(revision)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        log_change(&mut tx, collection_id, name, revision, false).await?;
+        tx.commit().await?;
+        Ok(PutOutcome {
+            created: existing.is_none(),
+            etag,
+        })
+    }
+
+    /// Deletes a member (with its dead properties) and leaves a tombstone.
+    pub async fn delete_item(
+        &self,
+        collection_id: i64,
+        name: &str,
+        condition: &WriteCondition,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revision = bump_revision(&mut tx, collection_id).await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT etag FROM items WHERE collection_id = $1 AND name = $2")
+                .bind(collection_id)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if existing.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        check_condition(condition, existing.as_ref().map(|(etag,)| etag.as_str()))?;
+        sqlx::query("DELETE FROM items WHERE collection_id = $1 AND name = $2")
+            .bind(collection_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM dead_properties WHERE collection_id = $1 AND item_name = $2")
+            .bind(collection_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        log_change(&mut tx, collection_id, name, revision, true).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Renames a member within its collection (MOVE), keeping its data and
+    /// dead properties; sync sees the old name deleted and the new one added.
+    pub async fn rename_item(
+        &self,
+        collection_id: i64,
+        from: &str,
+        to: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revision = bump_revision(&mut tx, collection_id).await?;
+        let moved = sqlx::query(
+            "UPDATE items SET name = $3, revision = $4 WHERE collection_id = $1 AND name = $2",
+        )
+        .bind(collection_id)
+        .bind(from)
+        .bind(to)
+        .bind(revision)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "UPDATE dead_properties SET item_name = $3 WHERE collection_id = $1 AND item_name = $2",
+        )
+        .bind(collection_id)
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+        log_change(&mut tx, collection_id, from, revision, true).await?;
+        log_change(&mut tx, collection_id, to, revision, false).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The member of a calendar holding `uid`, if any.
+    pub async fn item_name_for_uid(
+        &self,
+        collection_id: i64,
+        uid: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM items WHERE collection_id = $1 AND uid = $2")
+                .bind(collection_id)
+                .bind(uid)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(name,)| name))
+    }
+
+    /// Copies a member's dead properties onto another member (COPY/MOVE).
+    pub async fn copy_item_dead_properties(
+        &self,
+        from: (i64, &str),
+        to: (i64, &str),
+    ) -> Result<(), StoreError> {
+        let props = self.dead_properties(from.0, from.1).await?;
+        let mut tx = self.pool.begin().await?;
+        let dead: Vec<(String, Option<String>)> =
+            props.into_iter().map(|(n, v)| (n, Some(v))).collect();
+        write_dead_properties(&mut tx, to.0, to.1, &dead).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes after `revision`, oldest first, at most `limit` of them.
+    pub async fn changes_since(
+        &self,
+        collection_id: i64,
+        revision: i64,
+        limit: i64,
+    ) -> Result<Vec<Change>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT name, revision, deleted FROM changes WHERE collection_id = $1 \
+             AND revision > $2 ORDER BY revision LIMIT $3",
+        )
+        .bind(collection_id)
+        .bind(revision)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item, StoreError> {
+    Ok(Item {
+        meta: ItemMeta {
+            name: row.try_get("name")?,
+            content_type: row.try_get("content_type")?,
+            etag: row.try_get("etag")?,
+            size: row.try_get("size")?,
+            component: row.try_get("component")?,
+            revision: row.try_get("revision")?,
+            modified_at: row.try_get("modified_at")?,
+        },
+        data: row.try_get("data")?,
+    })
+}
+
+/// A strong ETag: a hash of the exact bytes stored.
+fn etag_of(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+fn check_condition(condition: &WriteCondition, current: Option<&str>) -> Result<(), StoreError> {
+    let ok = match condition {
+        WriteCondition::Always => true,
+        WriteCondition::IfMatch(etag) => current == Some(etag.as_str()),
+        WriteCondition::IfExists => current.is_some(),
+        WriteCondition::IfAbsent => current.is_none(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::PreconditionFailed)
+    }
+}
+
+async fn bump_revision(
+    tx: &mut Transaction<'_, Any>,
+    collection_id: i64,
+) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE collections SET sync_revision = sync_revision + 1, modified_at = $2 \
+         WHERE id = $1 RETURNING sync_revision",
+    )
+    .bind(collection_id)
+    .bind(now())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|(r,)| r).ok_or(StoreError::NotFound)
+}
+
+async fn log_change(
+    tx: &mut Transaction<'_, Any>,
+    collection_id: i64,
+    name: &str,
+    revision: i64,
+    deleted: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (collection_id, name, revision, deleted) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, \
+         deleted = excluded.deleted",
+    )
+    .bind(collection_id)
+    .bind(name)
+    .bind(revision)
+    .bind(i64::from(deleted))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

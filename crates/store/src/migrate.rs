@@ -1,0 +1,121 @@
+//! Versioned schema migrations, one SQL file per version and dialect.
+
+use crate::{Backend, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// The schema version this build writes and expects.
+pub const LATEST_VERSION: i64 = 1;
+
+/// Where a database stands against this build's migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaState {
+    /// No Almanac tables at all: safe to migrate without asking.
+    Fresh,
+    /// Migrated to an earlier version: the operator must run `almanac migrate`.
+    Behind {
+        found: i64,
+    },
+    Current,
+}
+
+impl Store {
+    async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        let exists: Option<(i64,)> =
+            match self.backend {
+                Backend::Sqlite => sqlx::query_as(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'almanac_schema'",
+                )
+                .fetch_optional(&self.pool)
+                .await?,
+                Backend::Postgres => {
+                    sqlx::query_as(
+                        "SELECT CAST(1 AS BIGINT) FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name = 'almanac_schema'",
+                    )
+                    .fetch_optional(&self.pool)
+                    .await?
+                }
+            };
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let (version,): (i64,) = sqlx::query_as("SELECT version FROM almanac_schema")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(version))
+    }
+
+    pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
+        match self.schema_version().await? {
+            None => Ok(SchemaState::Fresh),
+            Some(found) if found > LATEST_VERSION => Err(StoreError::SchemaAhead {
+                found,
+                latest: LATEST_VERSION,
+            }),
+            Some(found) if found < LATEST_VERSION => Ok(SchemaState::Behind { found }),
+            Some(_) => Ok(SchemaState::Current),
+        }
+    }
+
+    /// The versions `migrate` would apply, oldest first.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let current = self.schema_version().await?.unwrap_or(0);
+        if current > LATEST_VERSION {
+            return Err(StoreError::SchemaAhead {
+                found: current,
+                latest: LATEST_VERSION,
+            });
+        }
+        Ok(MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| *v > current)
+            .collect())
+    }
+
+    /// Applies every pending migration, each in its own transaction, so a
+    /// failure leaves the database at the last version that succeeded.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let pending = self.pending_migrations().await?;
+        for version in &pending {
+            let migration = MIGRATIONS
+                .iter()
+                .find(|m| m.version == *version)
+                .expect("pending versions come from MIGRATIONS");
+            let sql = match self.backend {
+                Backend::Sqlite => migration.sqlite,
+                Backend::Postgres => migration.postgres,
+            };
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            if *version == 1 {
+                sqlx::raw_sql("CREATE TABLE almanac_schema (version BIGINT NOT NULL)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO almanac_schema (version) VALUES ($1)")
+                    .bind(*version)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("UPDATE almanac_schema SET version = $1")
+                    .bind(*version)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            tracing::info!(version, "applied schema migration");
+        }
+        Ok(pending)
+    }
+}

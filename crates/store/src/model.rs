@@ -1,0 +1,134 @@
+//! Rows as the rest of Almanac sees them.
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    #[sqlx(try_from = "i64")]
+    pub is_admin: Flag,
+    pub created_at: i64,
+}
+
+/// A 0/1 column read as a bool (SQLite has no boolean type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flag(pub bool);
+
+impl From<i64> for Flag {
+    fn from(v: i64) -> Self {
+        Self(v != 0)
+    }
+}
+
+/// A collection below a user's calendar home: a calendar, or a plain WebDAV
+/// collection. `path` is relative to the home, without slashes at either end.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Collection {
+    pub id: i64,
+    pub owner_id: i64,
+    pub path: String,
+    #[sqlx(try_from = "i64")]
+    pub is_calendar: Flag,
+    pub displayname: Option<String>,
+    pub description: Option<String>,
+    pub color: Option<String>,
+    pub timezone: Option<String>,
+    /// Comma-separated component names the calendar accepts (VEVENT,VTODO,...).
+    pub components: String,
+    pub sync_revision: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+impl Collection {
+    pub fn is_calendar(&self) -> bool {
+        self.is_calendar.0
+    }
+
+    pub fn accepts(&self, component: &str) -> bool {
+        self.components.split(',').any(|c| c == component)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewCollection {
+    pub path: String,
+    pub is_calendar: bool,
+    pub displayname: Option<String>,
+    pub description: Option<String>,
+    pub color: Option<String>,
+    pub timezone: Option<String>,
+    pub components: Option<String>,
+}
+
+/// Live properties a PROPPATCH or the web UI may change; `Some(None)` removes.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionUpdate {
+    pub displayname: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub color: Option<Option<String>>,
+    pub timezone: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ItemMeta {
+    pub name: String,
+    pub content_type: String,
+    pub etag: String,
+    pub size: i64,
+    pub component: Option<String>,
+    pub revision: i64,
+    pub modified_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub meta: ItemMeta,
+    pub data: Vec<u8>,
+}
+
+/// What the store indexes of a calendar object so queries can skip the rest.
+#[derive(Debug, Clone)]
+pub struct CalendarIndex {
+    pub uid: String,
+    pub component: String,
+    /// UTC bounds of the whole recurrence set (i64::MIN/MAX when unbounded).
+    pub start: i64,
+    pub end: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem<'a> {
+    pub content_type: &'a str,
+    pub data: &'a [u8],
+    pub calendar: Option<CalendarIndex>,
+}
+
+/// The conditional-request headers of a write, already parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    #[default]
+    Always,
+    /// If-Match: the current ETag must be this one.
+    IfMatch(String),
+    /// If-Match: * — the resource must exist.
+    IfExists,
+    /// If-None-Match: * (or Overwrite: F) — the resource must not exist.
+    IfAbsent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    pub created: bool,
+    pub etag: String,
+}
+
+/// One entry of a sync-collection answer: a member changed or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Change {
+    pub name: String,
+    pub revision: i64,
+    #[sqlx(try_from = "i64")]
+    pub deleted: Flag,
+}

@@ -1,0 +1,75 @@
+//! Settings of a running server. The binary fills them from flags, the
+//! environment and a TOML file; the defaults are safe for a small site.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body accepted at all (an .ics import can be big).
+    pub max_body_bytes: usize,
+    /// Largest single calendar object or file.
+    pub max_item_bytes: usize,
+    pub max_items_per_collection: i64,
+    pub max_collections_per_user: i64,
+    /// Storage each user may fill (RFC 4331 quota).
+    pub quota_bytes: i64,
+    /// Recurrence instances computed for one object in one query.
+    pub max_instances: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_item_bytes: 1024 * 1024,
+            max_items_per_collection: 100_000,
+            max_collections_per_user: 200,
+            quota_bytes: 500 * 1024 * 1024,
+            max_instances: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Empty: SQLite in `data_dir/almanac.db`.
+    pub database_url: String,
+    /// Empty: `data_dir/access.log`; "-": no access log.
+    pub access_log: String,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("almanac-data"),
+            database_url: String::new(),
+            access_log: String::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("almanac.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn access_log_path(&self) -> Option<PathBuf> {
+        match self.access_log.as_str() {
+            "" => Some(self.data_dir.join("access.log")),
+            "-" => None,
+            path => Some(PathBuf::from(path)),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! GET/HEAD, PUT, POST and DELETE.
+
+use super::{internal, DavRequest, DavResult, Parent, Target};
+use crate::webcal;
+use almanac_dav::properties::http_date;
+use almanac_dav::DavError;
+use almanac_ical::{parse_object, ObjectError, ParseLimits};
+use almanac_store::{CalendarIndex, Collection, NewItem, StoreError, WriteCondition};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+
+pub async fn get(request: &DavRequest, target: Target) -> DavResult {
+    match target {
+        Target::Item { parent, meta } => {
+            if request.header("if-none-match").is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim() == meta.etag || t.trim() == "*")
+            }) {
+                return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, meta.etag)]).into_response());
+            }
+            let item = request
+                .state
+                .store
+                .item(parent.id, &meta.name)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| DavError::new(404, "No such resource."))?;
+            let mut response = item.data.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, header_value(&item.meta.content_type));
+            headers.insert(header::ETAG, header_value(&item.meta.etag));
+            headers.insert(
+                header::LAST_MODIFIED,
+                header_value(&http_date(item.meta.modified_at)),
+            );
+            Ok(response)
+        }
+        Target::Collection(collection) if collection.is_calendar() => {
+            webcal::export(&request.state, &collection).await
+        }
+        Target::Absent { .. } => Err(DavError::new(404, "No such resource.")),
+        _ => Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "This is a WebDAV collection: use a CalDAV client, or PROPFIND to list it.\n",
+        )
+            .into_response()),
+    }
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+}
+
+pub async fn put(request: &DavRequest, target: Target) -> DavResult {
+    match target {
+        Target::Item { parent, meta } => store_member(request, &parent, &meta.name).await,
+        Target::Absent {
+            parent: Parent::Collection(parent),
+            name,
+            ..
+        } => store_member(request, &parent, &name).await,
+        Target::Absent {
+            parent: Parent::Home,
+            ..
+        } => Err(DavError::new(
+            409,
+            "Resources live in a calendar or collection: create one with MKCALENDAR or MKCOL first.",
+        )),
+        Target::Absent {
+            parent: Parent::Missing,
+            ..
+        } => Err(DavError::new(409, "The parent collection does not exist.")),
+        Target::Collection(collection) if collection.is_calendar() => {
+            webcal::import(request, &collection).await
+        }
+        _ => Err(DavError::new(405, "PUT is not allowed on a collection.")),
+    }
+}
+
+pub async fn post(request: &DavRequest, target: Target) -> DavResult {
+    match target {
+        Target::Collection(collection) if collection.is_calendar() => {
+            webcal::import(request, &collection).await
+        }
+        _ => Err(DavError::new(
+            405,
+            "POST is only for importing .ics files into a calendar.",
+        )),
+    }
+}
+
+/// Writes one member of `parent`, checking it first when `parent` is a calendar.
+async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> DavResult {
+    let limits = &request.state.config.limits;
+    let data = &request.body;
+    if data.len() > limits.max_item_bytes {
+        let message = format!("A resource may be at most {} bytes.", limits.max_item_bytes);
+        return Err(if parent.is_calendar() {
+            DavError::caldav(403, "max-resource-size", message)
+        } else {
+            DavError::new(413, message)
+        });
+    }
+    let quota = request.quota().await?;
+    if i64::try_from(data.len()).unwrap_or(i64::MAX) > quota.available {
+        return Err(DavError::dav(
+            507,
+            "quota-not-exceeded",
+            "Your storage quota is full.",
+        ));
+    }
+    let (content_type, index) = if parent.is_calendar() {
+        let index = check_calendar_object(request, parent, data)?;
+        ("text/calendar; charset=utf-8".to_owned(), Some(index))
+    } else {
+        let content_type = request
+            .header("content-type")
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        (content_type, None)
+    };
+    let outcome = write_item(
+        request,
+        parent,
+        name,
+        &content_type,
+        data,
+        index,
+        &request.write_condition(),
+    )
+    .await?;
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    Ok((status, [(header::ETAG, outcome.etag)]).into_response())
+}
+
+/// Validates a calendar object resource (RFC 4791 §5.3.2.1) and indexes it.
+pub(crate) fn check_calendar_object(
+    request: &DavRequest,
+    calendar: &Collection,
+    data: &[u8],
+) -> Result<CalendarIndex, DavError> {
+    if let Some(content_type) = request.header("content-type") {
+        if !content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/calendar")
+        {
+            return Err(DavError::caldav(
+                403,
+                "supported-calendar-data",
+                format!("Calendars hold text/calendar data, not {content_type}."),
+            ));
+        }
+    }
+    let text = std::str::from_utf8(data).map_err(|_| {
+        DavError::caldav(
+            403,
+            "valid-calendar-data",
+            "The calendar data is not UTF-8 text.",
+        )
+    })?;
+    let ctx = super::eval_context(&request.state, calendar);
+    let object = parse_object(text, &ParseLimits::default(), &ctx).map_err(|e| match e {
+        ObjectError::InvalidData(m) => DavError::caldav(403, "valid-calendar-data", m),
+        ObjectError::InvalidObject(m) => DavError::caldav(403, "valid-calendar-object-resource", m),
+    })?;
+    let component = object.kind.as_str();
+    if !calendar.accepts(component) {
+        return Err(DavError::caldav(
+            403,
+            "supported-calendar-component",
+            format!("This calendar does not accept {component} components."),
+        ));
+    }
+    Ok(CalendarIndex {
+        uid: object.uid,
+        component: component.to_owned(),
+        start: object.span.start,
+        end: object.span.end,
+    })
+}
+
+pub(crate) async fn write_item(
+    request: &DavRequest,
+    parent: &Collection,
+    name: &str,
+    content_type: &str,
+    data: &[u8],
+    index: Option<CalendarIndex>,
+    condition: &WriteCondition,
+) -> Result<almanac_store::PutOutcome, DavError> {
+    let item = NewItem {
+        content_type,
+        data,
+        calendar: index,
+    };
+    let max_items = request.state.config.limits.max_items_per_collection;
+    request
+        .state
+        .store
+        .put_item(parent.id, name, &item, condition, max_items)
+        .await
+        .map_err(|e| match e {
+            StoreError::PreconditionFailed => DavError::new(
+                412,
+                "The resource changed since you read it (ETag mismatch).",
+            ),
+            StoreError::UidConflict(other) => DavError::caldav(
+                403,
+                "no-uid-conflict",
+                format!("The calendar already holds this UID in {other}."),
+            ),
+            StoreError::Limit(message) => DavError::new(403, message),
+            other => internal(other),
+        })
+}
+
+pub async fn delete(request: &DavRequest, target: Target) -> DavResult {
+    let store = &request.state.store;
+    match target {
+        Target::Item { parent, meta } => {
+            store
+                .delete_item(parent.id, &meta.name, &request.write_condition())
+                .await
+                .map_err(|e| match e {
+                    StoreError::PreconditionFailed => DavError::new(
+                        412,
+                        "The resource changed since you read it (ETag mismatch).",
+                    ),
+                    StoreError::NotFound => DavError::new(404, "No such resource."),
+                    other => internal(other),
+                })?;
+        }
+        Target::Collection(collection) => {
+            store
+                .delete_collection_tree(request.principal.id, &collection.path)
+                .await
+                .map_err(internal)?;
+        }
+        Target::Absent { .. } => return Err(DavError::new(404, "No such resource.")),
+        _ => {
+            return Err(DavError::dav(
+                403,
+                "need-privileges",
+                "Your principal and calendar home cannot be deleted this way.",
+            ))
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,368 @@
+//! The WebDAV/CalDAV handler: authenticates, resolves the URL against the
+//! store, then hands over to one module per group of methods.
+
+mod collections;
+pub(crate) mod content;
+mod properties;
+mod report;
+
+use crate::access_log::{AuthKind, LogFields};
+use crate::auth::{AuthOutcome, Principal};
+use crate::AppState;
+use almanac_dav::paths::{self, DavPath};
+use almanac_dav::properties::{Access, CollectionNode, Context, Quota};
+use almanac_dav::DavError;
+use almanac_store::{Collection, ItemMeta, StoreError, WriteCondition};
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+pub(crate) type DavResult = Result<Response, DavError>;
+
+const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, POST, DELETE, PROPFIND, PROPPATCH, MKCOL, \
+                     MKCALENDAR, COPY, MOVE, REPORT";
+
+/// One authenticated DAV request, with its body read.
+pub(crate) struct DavRequest {
+    pub state: AppState,
+    pub principal: Principal,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub path: DavPath,
+    pub body: Bytes,
+}
+
+/// What a URL names, once looked up.
+pub(crate) enum Target {
+    Root,
+    Principals,
+    Principal,
+    Home,
+    Collection(Collection),
+    Item {
+        parent: Collection,
+        meta: ItemMeta,
+    },
+    /// Nothing here yet; `parent` is where a MKCOL or PUT would create it.
+    Absent {
+        path: String,
+        name: String,
+        parent: Parent,
+    },
+}
+
+pub(crate) enum Parent {
+    Home,
+    Collection(Collection),
+    Missing,
+}
+
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    if request.method() == Method::OPTIONS {
+        return options();
+    }
+    let (parts, body) = request.into_parts();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let principal = match state.auth.basic(authorization).await {
+        AuthOutcome::Authenticated(p) => p,
+        AuthOutcome::Missing | AuthOutcome::Invalid => return unauthorized(),
+        AuthOutcome::Throttled => {
+            return error_response(&DavError::new(
+                429,
+                "Too many failed log-in attempts for this user; try again in a few minutes.",
+            ))
+        }
+    };
+    let fields = LogFields {
+        user: Some(principal.name.clone()),
+        auth: AuthKind::Password,
+    };
+    let mut response = match read_request(state, principal, parts, body).await {
+        Ok(request) => dispatch(request)
+            .await
+            .unwrap_or_else(|e| error_response(&e)),
+        Err(e) => error_response(&e),
+    };
+    response.extensions_mut().insert(fields);
+    response
+}
+
+async fn read_request(
+    state: AppState,
+    principal: Principal,
+    parts: axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<DavRequest, DavError> {
+    let path =
+        DavPath::parse(parts.uri.path()).ok_or_else(|| DavError::new(404, "No such resource."))?;
+    let limit = state.config.limits.max_body_bytes;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        DavError::new(
+            413,
+            format!("The request body is larger than {limit} bytes."),
+        )
+    })?;
+    Ok(DavRequest {
+        state,
+        principal,
+        method: parts.method,
+        headers: parts.headers,
+        path,
+        body,
+    })
+}
+
+async fn dispatch(request: DavRequest) -> DavResult {
+    let target = resolve(&request).await?;
+    match request.method.as_str() {
+        "PROPFIND" => properties::propfind(&request, target).await,
+        "PROPPATCH" => properties::proppatch(&request, target).await,
+        "GET" | "HEAD" => content::get(&request, target).await,
+        "PUT" => content::put(&request, target).await,
+        "POST" => content::post(&request, target).await,
+        "DELETE" => content::delete(&request, target).await,
+        "MKCOL" => collections::mkcol(&request, target, false).await,
+        "MKCALENDAR" => collections::mkcol(&request, target, true).await,
+        "COPY" => collections::copy_or_move(&request, target, false).await,
+        "MOVE" => collections::copy_or_move(&request, target, true).await,
+        "REPORT" => report::report(&request, target).await,
+        _ => Err(DavError::new(
+            405,
+            format!("{} is not supported here.", request.method),
+        )),
+    }
+}
+
+/// Looks a path up for the authenticated user. Other users' namespaces are
+/// reported as absent, so nobody learns which user names exist.
+pub(crate) async fn resolve_path(request: &DavRequest, path: &DavPath) -> Result<Target, DavError> {
+    let me = &request.principal.name;
+    let not_found = || DavError::new(404, "No such resource.");
+    match path {
+        DavPath::Root => Ok(Target::Root),
+        DavPath::Principals => Ok(Target::Principals),
+        DavPath::Principal(user) if user == me => Ok(Target::Principal),
+        DavPath::Home(user) if user == me => Ok(Target::Home),
+        DavPath::InHome { user, segments } if user == me => {
+            let store = &request.state.store;
+            let owner = request.principal.id;
+            let full = segments.join("/");
+            if let Some(collection) = store.collection(owner, &full).await.map_err(internal)? {
+                return Ok(Target::Collection(collection));
+            }
+            let name = segments.last().cloned().unwrap_or_default();
+            let parent_path = segments[..segments.len() - 1].join("/");
+            let parent = if parent_path.is_empty() {
+                Parent::Home
+            } else {
+                match store
+                    .collection(owner, &parent_path)
+                    .await
+                    .map_err(internal)?
+                {
+                    Some(c) => Parent::Collection(c),
+                    None => Parent::Missing,
+                }
+            };
+            if let Parent::Collection(c) = &parent {
+                if let Some(meta) = store.item_meta(c.id, &name).await.map_err(internal)? {
+                    return Ok(Target::Item {
+                        parent: c.clone(),
+                        meta,
+                    });
+                }
+            }
+            Ok(Target::Absent {
+                path: full,
+                name,
+                parent,
+            })
+        }
+        _ => Err(not_found()),
+    }
+}
+
+async fn resolve(request: &DavRequest) -> Result<Target, DavError> {
+    resolve_path(request, &request.path).await
+}
+
+impl DavRequest {
+    pub fn context(&self) -> Context {
+        Context {
+            principal_href: Some(paths::principal_href(&self.principal.name)),
+            principals_href: paths::PRINCIPALS.to_owned(),
+            max_resource_size: i64::try_from(self.state.config.limits.max_item_bytes)
+                .unwrap_or(i64::MAX),
+            max_instances: self.state.config.limits.max_instances,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub async fn quota(&self) -> Result<Quota, DavError> {
+        let used = self
+            .state
+            .store
+            .bytes_used(self.principal.id)
+            .await
+            .map_err(internal)?;
+        let limit = self.state.config.limits.quota_bytes;
+        Ok(Quota {
+            used,
+            available: (limit - used).max(0),
+        })
+    }
+
+    pub fn collection_node(
+        &self,
+        collection: &Collection,
+        quota: Option<Quota>,
+        dead: Vec<(String, String)>,
+    ) -> CollectionNode {
+        CollectionNode {
+            href: paths::collection_href(&self.principal.name, &collection.path),
+            owner_href: paths::principal_href(&self.principal.name),
+            is_calendar: collection.is_calendar(),
+            displayname: collection.displayname.clone(),
+            description: collection.description.clone(),
+            color: collection.color.clone(),
+            timezone: collection.timezone.clone(),
+            components: collection
+                .components
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+            sync_token: sync_token(collection.id, collection.sync_revision),
+            created_at: collection.created_at,
+            modified_at: collection.modified_at,
+            quota,
+            access: Access::Owner,
+            dead,
+        }
+    }
+
+    /// If-Match / If-None-Match of a write, as the store understands them.
+    pub fn write_condition(&self) -> WriteCondition {
+        if let Some(value) = self.header("if-match") {
+            let value = value.trim();
+            return if value == "*" {
+                WriteCondition::IfExists
+            } else {
+                WriteCondition::IfMatch(value.split(',').next().unwrap_or("").trim().to_owned())
+            };
+        }
+        if self.header("if-none-match").map(str::trim) == Some("*") {
+            return WriteCondition::IfAbsent;
+        }
+        WriteCondition::Always
+    }
+
+    pub fn depth(&self, default: Depth) -> Result<Depth, DavError> {
+        match self.header("depth").map(str::trim) {
+            None => Ok(default),
+            Some("0") => Ok(Depth::Zero),
+            Some("1") => Ok(Depth::One),
+            Some(d) if d.eq_ignore_ascii_case("infinity") => Ok(Depth::Infinity),
+            Some(other) => Err(DavError::bad_request(format!(
+                "Depth: {other} is not 0, 1 or infinity."
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    Zero,
+    One,
+    Infinity,
+}
+
+const SYNC_TOKEN_PREFIX: &str = "urn:almanac:sync:";
+
+pub(crate) fn sync_token(collection_id: i64, revision: i64) -> String {
+    format!("{SYNC_TOKEN_PREFIX}{collection_id}:{revision}")
+}
+
+/// The revision a sync token of this collection stands for.
+pub(crate) fn parse_sync_token(token: &str, collection_id: i64) -> Option<i64> {
+    let rest = token.strip_prefix(SYNC_TOKEN_PREFIX)?;
+    let (id, revision) = rest.split_once(':')?;
+    (id.parse::<i64>().ok()? == collection_id).then_some(())?;
+    revision.parse().ok()
+}
+
+pub(crate) fn internal(e: StoreError) -> DavError {
+    tracing::error!(error = %e, "storage failure");
+    DavError::new(
+        500,
+        "The server could not complete the request (storage failure).",
+    )
+}
+
+pub(crate) fn error_response(error: &DavError) -> Response {
+    let (body, content_type) = error.body();
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    }
+    response
+}
+
+pub(crate) fn multistatus(body: String) -> Response {
+    (
+        StatusCode::MULTI_STATUS,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn options() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::ALLOW, ALLOW),
+            (
+                header::HeaderName::from_static("dav"),
+                "1, 3, calendar-access, extended-mkcol",
+            ),
+        ],
+    )
+        .into_response()
+}
+
+pub(crate) fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"Almanac\", charset=\"UTF-8\"",
+            ),
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        ],
+        "Log in with your Almanac user name and password.\n",
+    )
+        .into_response()
+}
+
+/// How times without a zone are read in this calendar: in its
+/// calendar-timezone when it has one (RFC 4791 §5.2.2), else UTC.
+pub(crate) fn eval_context(state: &AppState, calendar: &Collection) -> almanac_ical::EvalContext {
+    almanac_ical::EvalContext {
+        floating_tz: calendar
+            .timezone
+            .as_deref()
+            .and_then(crate::webcal::zone_of),
+        max_instances: state.config.limits.max_instances,
+    }
+}

@@ -1,0 +1,275 @@
+//! PROPFIND and PROPPATCH.
+
+use super::{internal, multistatus, DavRequest, DavResult, Depth, Target};
+use almanac_dav::multistatus::{Multistatus, PropStats};
+use almanac_dav::names::PropName;
+use almanac_dav::paths;
+use almanac_dav::properties::{
+    self as props, is_protected, propstats, Access, ItemNode, PlainNode, PrincipalNode, Quota,
+    CALENDAR_TIMEZONE, CALENDAR_WRITABLE, COLLECTION_WRITABLE,
+};
+use almanac_dav::requests::{parse_propfind, parse_proppatch, PatchOp, PropRequest};
+use almanac_dav::DavError;
+use almanac_store::{Collection, CollectionUpdate, ItemMeta};
+
+pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
+    let wanted = parse_propfind(&request.body)?;
+    let depth = request.depth(Depth::Infinity)?;
+    if depth == Depth::Infinity {
+        return Err(DavError::dav(
+            403,
+            "propfind-finite-depth",
+            "PROPFIND with Depth: infinity is not allowed; use 0 or 1.",
+        ));
+    }
+    let ctx = request.context();
+    let me = &request.principal.name;
+    let quota = if wanted.wants(&props::QUOTA_USED)
+        || wanted.wants(&props::QUOTA_AVAILABLE)
+        || matches!(wanted, PropRequest::AllProp { .. })
+    {
+        Some(request.quota().await?)
+    } else {
+        None
+    };
+    let mut out = Multistatus::new();
+    let principal_node = || PrincipalNode {
+        href: paths::principal_href(me),
+        displayname: me.clone(),
+        email: request.principal.email.clone(),
+        home_href: paths::home_href(me),
+    };
+    let plain = |href: String, quota: Option<Quota>| PlainNode {
+        href,
+        owner_href: paths::principal_href(me),
+        quota,
+        access: Access::Owner,
+    };
+    match target {
+        Target::Root | Target::Principals => {
+            let href = if matches!(target, Target::Root) {
+                paths::ROOT
+            } else {
+                paths::PRINCIPALS
+            };
+            out.response(
+                href,
+                &propstats(&plain(href.to_owned(), None), &wanted, &ctx),
+            );
+            if depth == Depth::One {
+                out.response(
+                    &paths::principal_href(me),
+                    &propstats(&principal_node(), &wanted, &ctx),
+                );
+            }
+        }
+        Target::Principal => {
+            out.response(
+                &paths::principal_href(me),
+                &propstats(&principal_node(), &wanted, &ctx),
+            );
+        }
+        Target::Home => {
+            let home = plain(paths::home_href(me), quota);
+            out.response(&home.href, &propstats(&home, &wanted, &ctx));
+            if depth == Depth::One {
+                list_collections(request, "", &wanted, quota, &mut out).await?;
+            }
+        }
+        Target::Collection(collection) => {
+            let dead = dead_properties(request, &wanted, collection.id, "").await?;
+            let node = request.collection_node(&collection, quota, dead);
+            out.response(&node.href, &propstats(&node, &wanted, &ctx));
+            if depth == Depth::One {
+                list_collections(request, &collection.path, &wanted, quota, &mut out).await?;
+                let metas = request
+                    .state
+                    .store
+                    .item_metas(collection.id)
+                    .await
+                    .map_err(internal)?;
+                for meta in metas {
+                    let dead = dead_properties(request, &wanted, collection.id, &meta.name).await?;
+                    let node = item_node(request, &collection, &meta, None, dead);
+                    out.response(&node.href, &propstats(&node, &wanted, &ctx));
+                }
+            }
+        }
+        Target::Item { parent, meta } => {
+            let data = if wanted.wants(&props::CALENDAR_DATA) {
+                let item = request
+                    .state
+                    .store
+                    .item(parent.id, &meta.name)
+                    .await
+                    .map_err(internal)?;
+                item.map(|i| String::from_utf8_lossy(&i.data).into_owned())
+            } else {
+                None
+            };
+            let dead = dead_properties(request, &wanted, parent.id, &meta.name).await?;
+            let node = item_node(request, &parent, &meta, data, dead);
+            out.response(&node.href, &propstats(&node, &wanted, &ctx));
+        }
+        Target::Absent { .. } => return Err(DavError::new(404, "No such resource.")),
+    }
+    Ok(multistatus(out.finish(None)))
+}
+
+async fn list_collections(
+    request: &DavRequest,
+    parent: &str,
+    wanted: &PropRequest,
+    quota: Option<Quota>,
+    out: &mut Multistatus,
+) -> Result<(), DavError> {
+    let ctx = request.context();
+    let children = request
+        .state
+        .store
+        .child_collections(request.principal.id, parent)
+        .await
+        .map_err(internal)?;
+    for child in children {
+        let dead = dead_properties(request, wanted, child.id, "").await?;
+        let node = request.collection_node(&child, quota, dead);
+        out.response(&node.href, &propstats(&node, wanted, &ctx));
+    }
+    Ok(())
+}
+
+async fn dead_properties(
+    request: &DavRequest,
+    wanted: &PropRequest,
+    collection_id: i64,
+    item_name: &str,
+) -> Result<Vec<(String, String)>, DavError> {
+    if !wanted.needs_dead_properties() {
+        return Ok(Vec::new());
+    }
+    request
+        .state
+        .store
+        .dead_properties(collection_id, item_name)
+        .await
+        .map_err(internal)
+}
+
+pub(crate) fn item_node(
+    request: &DavRequest,
+    parent: &Collection,
+    meta: &ItemMeta,
+    calendar_data: Option<String>,
+    dead: Vec<(String, String)>,
+) -> ItemNode {
+    let me = &request.principal.name;
+    ItemNode {
+        href: paths::member_href(&paths::collection_href(me, &parent.path), &meta.name),
+        owner_href: paths::principal_href(me),
+        etag: meta.etag.clone(),
+        content_type: meta.content_type.clone(),
+        size: meta.size,
+        modified_at: meta.modified_at,
+        access: Access::Owner,
+        calendar_data,
+        dead,
+    }
+}
+
+pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
+    let ops = parse_proppatch(&request.body)?;
+    let (collection, item_name, href, writable): (Collection, String, String, &[PropName]) =
+        match target {
+            Target::Collection(c) => {
+                let href = paths::collection_href(&request.principal.name, &c.path);
+                let writable: &[PropName] = if c.is_calendar() {
+                    CALENDAR_WRITABLE
+                } else {
+                    COLLECTION_WRITABLE
+                };
+                (c, String::new(), href, writable)
+            }
+            Target::Item { parent, meta } => {
+                let href = paths::member_href(
+                    &paths::collection_href(&request.principal.name, &parent.path),
+                    &meta.name,
+                );
+                (parent, meta.name, href, &[])
+            }
+            Target::Absent { .. } => return Err(DavError::new(404, "No such resource.")),
+            _ => {
+                return Err(DavError::dav(
+                    403,
+                    "cannot-modify-protected-property",
+                    "The properties of this resource cannot be changed.",
+                ))
+            }
+        };
+    let rejected: Vec<PropName> = ops
+        .iter()
+        .filter(|op| is_protected(op.name(), writable) || !valid_value(op))
+        .map(|op| op.name().clone())
+        .collect();
+    let mut stats = PropStats::default();
+    if rejected.is_empty() {
+        let mut live = CollectionUpdate::default();
+        let mut dead = Vec::new();
+        for op in &ops {
+            let name = op.name();
+            let value = match op {
+                PatchOp::Set(_, element) => Some(element.clone()),
+                PatchOp::Remove(_) => None,
+            };
+            if writable.contains(name) {
+                let text = value.map(|e| e.text());
+                let slot = match name.name.as_ref() {
+                    "displayname" => &mut live.displayname,
+                    "calendar-description" => &mut live.description,
+                    "calendar-color" => &mut live.color,
+                    _ => &mut live.timezone,
+                };
+                *slot = Some(text);
+            } else {
+                dead.push((name.to_string(), value.map(|e| e.inner_xml())));
+            }
+        }
+        let store = &request.state.store;
+        if item_name.is_empty() {
+            store.update_collection(collection.id, &live, &dead).await
+        } else {
+            store
+                .set_item_dead_properties(collection.id, &item_name, &dead)
+                .await
+        }
+        .map_err(internal)?;
+        stats.found = ops
+            .iter()
+            .map(|op| almanac_dav::multistatus::PropValue {
+                name: op.name().clone(),
+                xml: String::new(),
+            })
+            .collect();
+    } else {
+        for op in &ops {
+            if rejected.contains(op.name()) {
+                stats.forbidden.push(op.name().clone());
+            } else {
+                stats.failed_dependency.push(op.name().clone());
+            }
+        }
+    }
+    let mut out = Multistatus::new();
+    out.response(&href, &stats);
+    Ok(multistatus(out.finish(None)))
+}
+
+/// A calendar-timezone must be an iCalendar object holding one VTIMEZONE.
+fn valid_value(op: &PatchOp) -> bool {
+    match op {
+        PatchOp::Set(name, element) if *name == CALENDAR_TIMEZONE => {
+            almanac_ical::parse(&element.text(), &almanac_ical::ParseLimits::default())
+                .is_ok_and(|cal| cal.components.iter().any(|c| c.name == "VTIMEZONE"))
+        }
+        _ => true,
+    }
+}

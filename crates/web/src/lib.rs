@@ -1,0 +1,88 @@
+//! The Almanac HTTP application: the axum router and its glue.
+//!
+//! - [`config`]: settings and limits the binary fills in.
+//! - [`auth`]: HTTP Basic over argon2 hashes, with a short-lived cache.
+//! - [`access_log`]: one Apache-combined line per request, plus the fields
+//!   the metrics need.
+//! - `dav`: the WebDAV/CalDAV handler, resolving URLs against the store and
+//!   answering through `almanac_dav`.
+//! - `webcal`: whole-calendar export and import of .ics files.
+
+pub mod access_log;
+pub mod auth;
+pub mod config;
+pub(crate) mod dav;
+mod webcal;
+
+pub use config::{Config, Limits};
+
+use almanac_store::Store;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use std::sync::Arc;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub auth: Arc<auth::Authenticator>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        Self {
+            auth: Arc::new(auth::Authenticator::new(store.clone())),
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application, with the access log around it.
+pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Router {
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/.well-known/caldav", any(well_known))
+        .route("/.well-known/caldav/", any(well_known))
+        .route("/dav", any(dav::handle))
+        .route("/dav/", any(dav::handle))
+        .route("/dav/{*path}", any(dav::handle))
+        .route("/ics/{user}/{file}", any(webcal::alias))
+        .fallback(not_found)
+        .with_state(state);
+    match log {
+        Some(log) => app.layer(axum::middleware::from_fn_with_state(
+            log,
+            access_log::record,
+        )),
+        None => app,
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        }
+    }
+}
+
+/// RFC 6764: a client given only the host name finds the DAV root here.
+async fn well_known() -> Redirect {
+    Redirect::permanent(almanac_dav::paths::ROOT)
+}
+
+async fn not_found(request: Request) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("Nothing here: {}\n", request.uri().path()),
+    )
+        .into_response()
+}
