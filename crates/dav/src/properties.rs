@@ -126,6 +126,11 @@ const ITEM_PROPS: &[PropName] = &[
     CURRENT_USER_PRIVILEGE_SET,
 ];
 
+/// The earliest and latest instants a calendar accepts, as announced by
+/// CALDAV:min-date-time and CALDAV:max-date-time (1900-01-01, 2100-12-31).
+pub const MIN_DATE_TIME_UTC: i64 = -2_208_988_800;
+pub const MAX_DATE_TIME_UTC: i64 = 4_133_980_799;
+
 /// True for a property some resource kind computes (never stored as dead).
 pub fn is_live(name: &PropName) -> bool {
     ALL_LIVE.contains(name)
@@ -432,8 +437,8 @@ impl Resource for CollectionNode {
                 "<C:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>".to_owned(),
             ),
             n if *n == MAX_RESOURCE_SIZE => calendar_only(ctx.max_resource_size.to_string()),
-            n if *n == MIN_DATE_TIME => calendar_only("19000101T000000Z".to_owned()),
-            n if *n == MAX_DATE_TIME => calendar_only("21001231T235959Z".to_owned()),
+            n if *n == MIN_DATE_TIME => calendar_only(utc_text(MIN_DATE_TIME_UTC)),
+            n if *n == MAX_DATE_TIME => calendar_only(utc_text(MAX_DATE_TIME_UTC)),
             n if *n == MAX_INSTANCES => calendar_only(ctx.max_instances.to_string()),
             n if *n == GETCTAG => Some(escape(&self.sync_token)),
             n if *n == SYNC_TOKEN => Some(escape(&self.sync_token)),
@@ -515,6 +520,14 @@ pub fn http_date(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
         .unwrap_or_default()
         .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// `YYYYMMDDTHHMMSSZ`, the CalDAV form of a UTC instant.
+pub fn utc_text(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y%m%dT%H%M%SZ")
         .to_string()
 }
 

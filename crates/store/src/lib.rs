@@ -92,6 +92,12 @@ impl Store {
         Ok(())
     }
 
+    /// Runs SQL as it is (administration, e.g. creating a database in tests).
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

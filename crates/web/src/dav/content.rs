@@ -2,7 +2,7 @@
 
 use super::{internal, DavRequest, DavResult, Parent, Target};
 use crate::webcal;
-use almanac_dav::properties::http_date;
+use almanac_dav::properties::{http_date, utc_text, MAX_DATE_TIME_UTC, MIN_DATE_TIME_UTC};
 use almanac_dav::DavError;
 use almanac_ical::{parse_object, ObjectError, ParseLimits};
 use almanac_store::{CalendarIndex, Collection, NewItem, StoreError, WriteCondition};
@@ -169,6 +169,28 @@ pub(crate) fn check_calendar_object(
         ObjectError::InvalidData(m) => DavError::caldav(403, "valid-calendar-data", m),
         ObjectError::InvalidObject(m) => DavError::caldav(403, "valid-calendar-object-resource", m),
     })?;
+    let span = object.span;
+    // The span is widened by a second at each end; unbounded ends are MIN/MAX.
+    if span.start != i64::MIN && span.start.saturating_add(1) < MIN_DATE_TIME_UTC {
+        return Err(DavError::caldav(
+            403,
+            "min-date-time",
+            format!(
+                "Dates before {} are not accepted.",
+                utc_text(MIN_DATE_TIME_UTC)
+            ),
+        ));
+    }
+    if span.start != i64::MIN && span.start > MAX_DATE_TIME_UTC {
+        return Err(DavError::caldav(
+            403,
+            "max-date-time",
+            format!(
+                "Dates after {} are not accepted.",
+                utc_text(MAX_DATE_TIME_UTC)
+            ),
+        ));
+    }
     let component = object.kind.as_str();
     if !calendar.accepts(component) {
         return Err(DavError::caldav(

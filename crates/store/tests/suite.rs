@@ -1,0 +1,548 @@
+//! The storage suite: the same checks against SQLite (always) and PostgreSQL
+//! (when ALMANAC_TEST_POSTGRES_URL names a server; skipped with a message
+//! otherwise). Each PostgreSQL run gets a database of its own.
+
+use almanac_store::{
+    CalendarIndex, NewCollection, NewItem, SchemaState, Store, StoreError, WriteCondition,
+};
+
+async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    Store::open(&url).await.expect("open sqlite")
+}
+
+/// A fresh PostgreSQL database, or None (with a printed reason) when no
+/// server is configured.
+async fn postgres_store(name: &str) -> Option<Store> {
+    let Ok(base) = std::env::var("ALMANAC_TEST_POSTGRES_URL") else {
+        eprintln!("skipping the PostgreSQL run of {name}: ALMANAC_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let admin = Store::open(&base).await.expect("connect to PostgreSQL");
+    let db = format!("almanac_suite_{name}_{}", std::process::id());
+    admin
+        .execute_raw(&format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .unwrap();
+    admin
+        .execute_raw(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
+    Some(
+        Store::open(&format!("{prefix}/{db}"))
+            .await
+            .expect("open test database"),
+    )
+}
+
+fn event(uid: &str, start: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+         DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\nSUMMARY:{uid}\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn index(uid: &str, start: i64) -> CalendarIndex {
+    CalendarIndex {
+        uid: uid.to_owned(),
+        component: "VEVENT".to_owned(),
+        start,
+        end: start + 3600,
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$name(super::sqlite_store(&dir).await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(store) = super::postgres_store(stringify!($name)).await {
+                    super::$name(store).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    migrations,
+    users,
+    items_and_sync,
+    conditions_and_conflicts,
+    collection_trees,
+    dead_properties,
+);
+
+async fn migrations(store: Store) {
+    assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
+    assert_eq!(store.pending_migrations().await.unwrap(), vec![1]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1]);
+    assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
+    assert!(
+        store.migrate().await.unwrap().is_empty(),
+        "a second migrate does nothing"
+    );
+}
+
+async fn users(store: Store) {
+    store.migrate().await.unwrap();
+    let alice = store
+        .create_user("alice", "a@example.org", "hash", false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_user("alice", "b@example.org", "h", false)
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.user_by_name("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    store.set_password("alice", "new").await.unwrap();
+    assert_eq!(
+        store
+            .user_by_name("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "new"
+    );
+    let cal = store
+        .create_collection(
+            alice.id,
+            &NewCollection {
+                path: "c".into(),
+                is_calendar: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let data = event("u1", "20260101T100000Z");
+    let item = NewItem {
+        content_type: "text/calendar",
+        data: data.as_bytes(),
+        calendar: Some(index("u1", 0)),
+    };
+    store
+        .put_item(cal.id, "u1.ics", &item, &WriteCondition::Always, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.bytes_used(alice.id).await.unwrap(),
+        i64::try_from(data.len()).unwrap()
+    );
+    store.delete_user("alice").await.unwrap();
+    assert_eq!(store.user_by_name("alice").await.unwrap(), None);
+    assert_eq!(
+        store.bytes_used(alice.id).await.unwrap(),
+        0,
+        "the user's items went with them"
+    );
+    assert!(matches!(
+        store.delete_user("alice").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn items_and_sync(store: Store) {
+    store.migrate().await.unwrap();
+    let user = store
+        .create_user("bob", "b@example.org", "h", false)
+        .await
+        .unwrap();
+    let cal = store
+        .create_collection(
+            user.id,
+            &NewCollection {
+                path: "work".into(),
+                is_calendar: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cal.sync_revision, 0);
+    let jan = event("jan", "20260101T100000Z");
+    let feb = event("feb", "20260201T100000Z");
+    let put = |name: &'static str, data: &'static str, idx| {
+        let store = store.clone();
+        async move {
+            let item = NewItem {
+                content_type: "text/calendar",
+                data: data.as_bytes(),
+                calendar: Some(idx),
+            };
+            store
+                .put_item(cal.id, name, &item, &WriteCondition::Always, 100)
+                .await
+        }
+    };
+    let jan: &'static str = Box::leak(jan.into_boxed_str());
+    let feb: &'static str = Box::leak(feb.into_boxed_str());
+    let first = put("jan.ics", jan, index("jan", 1_767_261_600))
+        .await
+        .unwrap();
+    assert!(first.created);
+    put("feb.ics", feb, index("feb", 1_769_940_000))
+        .await
+        .unwrap();
+    let stored = store.item(cal.id, "jan.ics").await.unwrap().unwrap();
+    assert_eq!(stored.data, jan.as_bytes(), "data is kept byte for byte");
+    assert_eq!(stored.meta.etag, first.etag);
+
+    // The coarse time index finds January only.
+    let in_jan = store
+        .items_overlapping(cal.id, Some("VEVENT"), 1_767_225_600, 1_769_904_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        in_jan
+            .iter()
+            .map(|i| i.meta.name.as_str())
+            .collect::<Vec<_>>(),
+        ["jan.ics"]
+    );
+    assert!(store
+        .items_overlapping(cal.id, Some("VTODO"), i64::MIN, i64::MAX)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Sync: two changes so far; a delete shows as a tombstone after them.
+    let after_puts = store
+        .collection(user.id, "work")
+        .await
+        .unwrap()
+        .unwrap()
+        .sync_revision;
+    assert_eq!(after_puts, 2);
+    store
+        .delete_item(cal.id, "jan.ics", &WriteCondition::Always)
+        .await
+        .unwrap();
+    let changes = store.changes_since(cal.id, after_puts, 100).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].name, "jan.ics");
+    assert!(changes[0].deleted.0);
+    let all = store.changes_since(cal.id, 0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["feb.ics", "jan.ics"]
+    );
+    assert_eq!(
+        store.changes_since(cal.id, 0, 1).await.unwrap().len(),
+        1,
+        "limit applies"
+    );
+
+    // Rename keeps the data; sync sees old gone and new present.
+    store
+        .rename_item(cal.id, "feb.ics", "february.ics")
+        .await
+        .unwrap();
+    assert!(store.item(cal.id, "feb.ics").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .item(cal.id, "february.ics")
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+        feb.as_bytes()
+    );
+    assert_eq!(
+        store
+            .item_name_for_uid(cal.id, "feb")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("february.ics")
+    );
+    assert_eq!(store.count_items(cal.id).await.unwrap(), 1);
+}
+
+async fn conditions_and_conflicts(store: Store) {
+    store.migrate().await.unwrap();
+    let user = store
+        .create_user("carol", "c@example.org", "h", false)
+        .await
+        .unwrap();
+    let cal = store
+        .create_collection(
+            user.id,
+            &NewCollection {
+                path: "home".into(),
+                is_calendar: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let data = event("same-uid", "20260101T100000Z");
+    let item = NewItem {
+        content_type: "text/calendar",
+        data: data.as_bytes(),
+        calendar: Some(index("same-uid", 0)),
+    };
+    let put = store
+        .put_item(cal.id, "a.ics", &item, &WriteCondition::IfAbsent, 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_item(cal.id, "a.ics", &item, &WriteCondition::IfAbsent, 2)
+            .await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert!(matches!(
+        store
+            .put_item(
+                cal.id,
+                "a.ics",
+                &item,
+                &WriteCondition::IfMatch("\"stale\"".into()),
+                2
+            )
+            .await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let again = store
+        .put_item(
+            cal.id,
+            "a.ics",
+            &item,
+            &WriteCondition::IfMatch(put.etag.clone()),
+            2,
+        )
+        .await
+        .unwrap();
+    assert!(!again.created);
+    match store
+        .put_item(cal.id, "b.ics", &item, &WriteCondition::Always, 2)
+        .await
+    {
+        Err(StoreError::UidConflict(other)) => assert_eq!(other, "a.ics"),
+        other => panic!("expected a UID conflict, got {other:?}"),
+    }
+    let other = event("other", "20260101T100000Z");
+    let other_item = NewItem {
+        content_type: "text/calendar",
+        data: other.as_bytes(),
+        calendar: Some(index("other", 0)),
+    };
+    store
+        .put_item(cal.id, "b.ics", &other_item, &WriteCondition::Always, 2)
+        .await
+        .unwrap();
+    let third = event("third", "20260101T100000Z");
+    let third_item = NewItem {
+        content_type: "text/calendar",
+        data: third.as_bytes(),
+        calendar: Some(index("third", 0)),
+    };
+    assert!(matches!(
+        store
+            .put_item(cal.id, "c.ics", &third_item, &WriteCondition::Always, 2)
+            .await,
+        Err(StoreError::Limit(_))
+    ));
+    // A failed write changes nothing, not even the sync revision.
+    let revision = store
+        .collection(user.id, "home")
+        .await
+        .unwrap()
+        .unwrap()
+        .sync_revision;
+    assert_eq!(revision, 3);
+    assert!(matches!(
+        store
+            .delete_item(
+                cal.id,
+                "a.ics",
+                &WriteCondition::IfMatch("\"stale\"".into())
+            )
+            .await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert!(store.item(cal.id, "a.ics").await.unwrap().is_some());
+}
+
+async fn collection_trees(store: Store) {
+    store.migrate().await.unwrap();
+    let user = store
+        .create_user("dave", "d@example.org", "h", false)
+        .await
+        .unwrap();
+    let other = store
+        .create_user("erin", "e@example.org", "h", false)
+        .await
+        .unwrap();
+    for path in ["a", "a/b", "a/b/c", "a_x"] {
+        store
+            .create_collection(
+                user.id,
+                &NewCollection {
+                    path: path.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .create_collection(
+            other.id,
+            &NewCollection {
+                path: "a".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_collection(
+                user.id,
+                &NewCollection {
+                    path: "a".into(),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let top: Vec<String> = store
+        .child_collections(user.id, "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(top, ["a", "a_x"]);
+    let below_a: Vec<String> = store
+        .child_collections(user.id, "a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(below_a, ["a/b"]);
+
+    let b = store.collection(user.id, "a/b").await.unwrap().unwrap();
+    let item = NewItem {
+        content_type: "text/plain",
+        data: b"hello",
+        calendar: None,
+    };
+    store
+        .put_item(b.id, "f.txt", &item, &WriteCondition::Always, 10)
+        .await
+        .unwrap();
+
+    store
+        .copy_collection_tree(user.id, "a", "copy", true)
+        .await
+        .unwrap();
+    let copied = store.collection(user.id, "copy/b").await.unwrap().unwrap();
+    assert_eq!(
+        store.item(copied.id, "f.txt").await.unwrap().unwrap().data,
+        b"hello"
+    );
+    assert!(store
+        .collection(user.id, "copy/b/c")
+        .await
+        .unwrap()
+        .is_some());
+
+    store
+        .copy_collection_tree(user.id, "a", "shallow", false)
+        .await
+        .unwrap();
+    assert!(store
+        .child_collections(user.id, "shallow")
+        .await
+        .unwrap()
+        .is_empty());
+
+    store
+        .move_collection_tree(user.id, "a", "moved")
+        .await
+        .unwrap();
+    assert!(store.collection(user.id, "a/b").await.unwrap().is_none());
+    let moved = store.collection(user.id, "moved/b").await.unwrap().unwrap();
+    assert_eq!(
+        moved.id, b.id,
+        "a move keeps identities (and so sync tokens)"
+    );
+    assert!(
+        store.collection(user.id, "a_x").await.unwrap().is_some(),
+        "a sibling with a similar name is untouched"
+    );
+
+    store
+        .delete_collection_tree(user.id, "moved")
+        .await
+        .unwrap();
+    assert!(store
+        .collection(user.id, "moved/b/c")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store.collection(other.id, "a").await.unwrap().is_some(),
+        "another user's collection is untouched"
+    );
+}
+
+async fn dead_properties(store: Store) {
+    store.migrate().await.unwrap();
+    let user = store
+        .create_user("frank", "f@example.org", "h", false)
+        .await
+        .unwrap();
+    let c = store
+        .create_collection(
+            user.id,
+            &NewCollection {
+                path: "c".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let update = almanac_store::CollectionUpdate {
+        displayname: Some(Some("Named".into())),
+        ..Default::default()
+    };
+    store
+        .update_collection(
+            c.id,
+            &update,
+            &[("{urn:x}p".into(), Some("<v xmlns=\"urn:x\"/>".into()))],
+        )
+        .await
+        .unwrap();
+    let reread = store.collection(user.id, "c").await.unwrap().unwrap();
+    assert_eq!(reread.displayname.as_deref(), Some("Named"));
+    assert_eq!(
+        store.dead_properties(c.id, "").await.unwrap(),
+        vec![("{urn:x}p".to_owned(), "<v xmlns=\"urn:x\"/>".to_owned())]
+    );
+    store
+        .update_collection(c.id, &Default::default(), &[("{urn:x}p".into(), None)])
+        .await
+        .unwrap();
+    assert!(store.dead_properties(c.id, "").await.unwrap().is_empty());
+}
