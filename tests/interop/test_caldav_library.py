@@ -120,10 +120,15 @@ def bob(almanac_server):
     return _client(almanac_server.dav_url, "bob", almanac_server.users["bob"])
 
 
+class _State(dict):
+    def __missing__(self, key):
+        pytest.fail(f"{key!r} was not set up: an earlier test of this module failed")
+
+
 @pytest.fixture(scope="module")
-def state():
+def state(almanac_server):
     """Values handed from one test to the next (the tests run in order)."""
-    return {}
+    return _State()
 
 
 # --- discovery -------------------------------------------------------------
@@ -422,6 +427,73 @@ def test_users_cannot_see_each_others_calendars(almanac_server, alice, bob, stat
     # Alice's data is untouched.
     work = state["work"]
     assert sorted(_uid(e) for e in work.events()) == sorted([WEEKLY_UID, SINGLE_UID])
+
+
+def _read_response(sock):
+    """Status line and headers of one HTTP/1.1 response (body skipped), or None on EOF."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        rest += chunk
+    return lines[0], headers
+
+
+def test_401_then_authenticated_retry_on_the_same_connection(almanac_server):
+    """What the caldav library (niquests) does for every new client: an
+    unauthenticated PROPFIND, a 401, then the same PROPFIND with credentials
+    on the same keep-alive connection.  The body goes out in its own write,
+    a little after the headers, as it does from niquests.  A server that
+    answers 401 without "Connection: close" must keep the connection usable
+    (RFC 9112 section 9.3; section 9.6 on closing)."""
+    import base64
+    import socket
+    import time
+
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n'
+        b'<propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>'
+    )
+
+    def head(auth=None):
+        h = (
+            b"PROPFIND /dav/ HTTP/1.1\r\nHost: 127.0.0.1\r\nDepth: 0\r\n"
+            b"Content-Type: application/xml; charset=utf-8\r\nContent-Length: %d\r\n" % len(body)
+        )
+        if auth:
+            h += b"Authorization: Basic " + base64.b64encode(auth.encode()) + b"\r\n"
+        return h + b"\r\n"
+
+    credentials = "alice:" + almanac_server.users["alice"]
+    with socket.create_connection(("127.0.0.1", almanac_server.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(head())
+        time.sleep(0.05)
+        sock.sendall(body)
+        first = _read_response(sock)
+        assert first is not None and first[0].startswith("HTTP/1.1 401"), first
+        if "close" in first[1].get("connection", "").lower():
+            return  # announced: the client opens a new connection
+        try:
+            sock.sendall(head(credentials) + body)
+            second = _read_response(sock)
+        except OSError as e:  # broken pipe / reset
+            second = e
+        assert isinstance(second, tuple), (
+            f"the connection was closed after a 401 that did not say 'Connection: close' ({second!r}); "
+            "the client's authenticated retry on it fails"
+        )
+        assert second[0].startswith("HTTP/1.1 207"), second
 
 
 def test_wrong_password_is_401(almanac_server):

@@ -261,8 +261,8 @@ impl Evaluator<'_> {
         filter: &PropFilter,
     ) -> bool {
         if filter.is_not_defined {
-            return component.property(&filter.name).is_none()
-                && effective_end_name(component, &filter.name).is_none();
+            // §9.7.4: about the property in the data, not a computed end.
+            return component.property(&filter.name).is_none();
         }
         if let Some(range) = filter.time_range {
             if !self.property_in_range(component, top_index, &filter.name, range) {

@@ -45,6 +45,7 @@ impl AppState {
 /// The whole application, with the access log around it.
 pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Router {
     let app = Router::new()
+        .route("/", any(root))
         .route("/healthz", get(healthz))
         .route("/.well-known/caldav", any(well_known))
         .route("/.well-known/caldav/", any(well_known))
@@ -70,6 +71,19 @@ async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check: database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
         }
+    }
+}
+
+/// DAV clients given only the server's address start at `/`: send them on
+/// to the DAV root, as `/.well-known/caldav` does.
+async fn root(request: Request) -> Response {
+    match request.method().as_str() {
+        "GET" | "HEAD" => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Almanac calendar server. Point your calendar client at this address.\n",
+        )
+            .into_response(),
+        _ => Redirect::permanent(almanac_dav::paths::ROOT).into_response(),
     }
 }
 

@@ -69,12 +69,15 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         .and_then(|v| v.to_str().ok());
     let principal = match state.auth.basic(authorization).await {
         AuthOutcome::Authenticated(p) => p,
-        AuthOutcome::Missing | AuthOutcome::Invalid => return unauthorized(),
+        AuthOutcome::Missing | AuthOutcome::Invalid => {
+            return refuse_unread(body, unauthorized()).await;
+        }
         AuthOutcome::Throttled => {
-            return error_response(&DavError::new(
+            let refusal = error_response(&DavError::new(
                 429,
                 "Too many failed log-in attempts for this user; try again in a few minutes.",
-            ))
+            ));
+            return refuse_unread(body, refusal).await;
         }
     };
     let fields = LogFields {
@@ -82,13 +85,25 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         auth: AuthKind::Password,
     };
     let mut response = match read_request(state, principal, parts, body).await {
-        Ok(request) => dispatch(request)
-            .await
-            .unwrap_or_else(|e| error_response(&e)),
+        Ok(request) => dispatch(request).await.unwrap_or_else(|e| error_response(&e)),
         Err(e) => error_response(&e),
     };
     response.extensions_mut().insert(fields);
     response
+}
+
+/// Answers a request whose body was not read. Clients commonly send the body
+/// after the headers and then retry with credentials on the same connection,
+/// so a small body is read and dropped; past that, the connection is closed.
+async fn refuse_unread(body: axum::body::Body, mut refusal: Response) -> Response {
+    const DRAIN_LIMIT: usize = 64 * 1024;
+    let drain = axum::body::to_bytes(body, DRAIN_LIMIT);
+    if !matches!(tokio::time::timeout(std::time::Duration::from_secs(5), drain).await, Ok(Ok(_))) {
+        refusal
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    refusal
 }
 
 async fn read_request(

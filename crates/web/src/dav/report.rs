@@ -17,6 +17,9 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 
 pub async fn report(request: &DavRequest, target: Target) -> DavResult {
+    if matches!(target, Target::Absent { .. }) {
+        return Err(DavError::new(404, "No such resource."));
+    }
     let report = parse_report(&request.body)?;
     let Target::Collection(collection) = target else {
         return Err(DavError::dav(
