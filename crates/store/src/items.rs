@@ -303,8 +303,7 @@ fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item, StoreError> {
 /// A strong ETag: a hash of the exact bytes stored.
 fn etag_of(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", crate::hex(&digest[..12]))
 }
 
 fn check_condition(condition: &WriteCondition, current: Option<&str>) -> Result<(), StoreError> {

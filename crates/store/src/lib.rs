@@ -103,6 +103,17 @@ impl Store {
     }
 }
 
+/// Lower-case hexadecimal digits of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
 pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }

@@ -2,6 +2,8 @@
 //! (when ALMANAC_TEST_POSTGRES_URL names a server; skipped with a message
 //! otherwise). Each PostgreSQL run gets a database of its own.
 
+#![allow(clippy::too_many_lines)]
+
 use almanac_store::{
     CalendarIndex, NewCollection, NewItem, SchemaState, Store, StoreError, WriteCondition,
 };
@@ -541,7 +543,11 @@ async fn dead_properties(store: Store) {
         vec![("{urn:x}p".to_owned(), "<v xmlns=\"urn:x\"/>".to_owned())]
     );
     store
-        .update_collection(c.id, &Default::default(), &[("{urn:x}p".into(), None)])
+        .update_collection(
+            c.id,
+            &almanac_store::CollectionUpdate::default(),
+            &[("{urn:x}p".into(), None)],
+        )
         .await
         .unwrap();
     assert!(store.dead_properties(c.id, "").await.unwrap().is_empty());

@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How long a verified credential is trusted without argon2.
-const CACHE_TTL: Duration = Duration::from_secs(120);
+const CACHE_TTL: Duration = Duration::from_mins(2);
 const CACHE_MAX_ENTRIES: usize = 100_000;
 /// Failed attempts per user name allowed within FAILURE_WINDOW.
 const MAX_FAILURES: u32 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(300);
+const FAILURE_WINDOW: Duration = Duration::from_mins(5);
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]

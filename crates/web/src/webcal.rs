@@ -222,7 +222,6 @@ fn resource_name(uid: &str) -> String {
     } else {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(uid.as_bytes());
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("{hex}.ics")
+        format!("{}.ics", almanac_store::hex(&digest[..16]))
     }
 }

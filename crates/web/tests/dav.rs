@@ -1,6 +1,8 @@
 //! The DAV server seen from the wire: discovery, auth, isolation between
 //! users, CalDAV preconditions, reports, sync, webcal and limits.
 
+#![allow(clippy::type_complexity)]
+
 mod common;
 
 use common::{element_text, event, response_hrefs, Server};

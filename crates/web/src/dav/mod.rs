@@ -85,7 +85,9 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         auth: AuthKind::Password,
     };
     let mut response = match read_request(state, principal, parts, body).await {
-        Ok(request) => dispatch(request).await.unwrap_or_else(|e| error_response(&e)),
+        Ok(request) => dispatch(request)
+            .await
+            .unwrap_or_else(|e| error_response(&e)),
         Err(e) => error_response(&e),
     };
     response.extensions_mut().insert(fields);
@@ -98,7 +100,10 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
 async fn refuse_unread(body: axum::body::Body, mut refusal: Response) -> Response {
     const DRAIN_LIMIT: usize = 64 * 1024;
     let drain = axum::body::to_bytes(body, DRAIN_LIMIT);
-    if !matches!(tokio::time::timeout(std::time::Duration::from_secs(5), drain).await, Ok(Ok(_))) {
+    if !matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), drain).await,
+        Ok(Ok(_))
+    ) {
         refusal
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -312,6 +317,7 @@ pub(crate) fn parse_sync_token(token: &str, collection_id: i64) -> Option<i64> {
     revision.parse().ok()
 }
 
+#[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(internal)`
 pub(crate) fn internal(e: StoreError) -> DavError {
     tracing::error!(error = %e, "storage failure");
     DavError::new(

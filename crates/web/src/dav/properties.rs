@@ -81,18 +81,7 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
             let node = request.collection_node(&collection, quota, dead);
             out.response(&node.href, &propstats(&node, &wanted, &ctx));
             if depth == Depth::One {
-                list_collections(request, &collection.path, &wanted, quota, &mut out).await?;
-                let metas = request
-                    .state
-                    .store
-                    .item_metas(collection.id)
-                    .await
-                    .map_err(internal)?;
-                for meta in metas {
-                    let dead = dead_properties(request, &wanted, collection.id, &meta.name).await?;
-                    let node = item_node(request, &collection, &meta, None, dead);
-                    out.response(&node.href, &propstats(&node, &wanted, &ctx));
-                }
+                list_members(request, &collection, &wanted, quota, &mut out).await?;
             }
         }
         Target::Item { parent, meta } => {
@@ -114,6 +103,30 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
         Target::Absent { .. } => return Err(DavError::new(404, "No such resource.")),
     }
     Ok(multistatus(out.finish(None)))
+}
+
+/// The Depth 1 part of a collection: its sub-collections and its items.
+async fn list_members(
+    request: &DavRequest,
+    collection: &Collection,
+    wanted: &PropRequest,
+    quota: Option<Quota>,
+    out: &mut Multistatus,
+) -> Result<(), DavError> {
+    list_collections(request, &collection.path, wanted, quota, out).await?;
+    let ctx = request.context();
+    let metas = request
+        .state
+        .store
+        .item_metas(collection.id)
+        .await
+        .map_err(internal)?;
+    for meta in metas {
+        let dead = dead_properties(request, wanted, collection.id, &meta.name).await?;
+        let node = item_node(request, collection, &meta, None, dead);
+        out.response(&node.href, &propstats(&node, wanted, &ctx));
+    }
+    Ok(())
 }
 
 async fn list_collections(

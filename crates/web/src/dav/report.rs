@@ -88,12 +88,11 @@ fn calendar_data(
         return Some(String::from_utf8_lossy(&item.data).into_owned());
     }
     let owned;
-    let calendar = match calendar {
-        Some(c) => c,
-        None => {
-            owned = parse_item(item)?;
-            &owned
-        }
+    let calendar = if let Some(c) = calendar {
+        c
+    } else {
+        owned = parse_item(item)?;
+        &owned
     };
     Some(almanac_ical::render(calendar, data?, ctx))
 }
