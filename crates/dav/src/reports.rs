@@ -45,8 +45,8 @@ pub struct SyncCollection {
     pub limit: Option<usize>,
 }
 
-pub fn parse_report(body: &[u8]) -> Result<Report, DavError> {
-    let root = xml::parse(body, XmlLimits::default())?;
+pub fn parse_report(body: &[u8], limits: XmlLimits) -> Result<Report, DavError> {
+    let root = xml::parse(body, limits)?;
     if root.is(CALDAV, "calendar-query") {
         let filter = root.child(CALDAV, "filter").ok_or_else(|| {
             DavError::caldav(403, "valid-filter", "calendar-query needs a CALDAV:filter")
@@ -301,7 +301,7 @@ mod tests {
     <C:time-range start="20060104T000000Z" end="20060105T000000Z"/>
   </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>"#;
-        let Report::CalendarQuery(q) = parse_report(body).unwrap() else {
+        let Report::CalendarQuery(q) = parse_report(body, XmlLimits::default()).unwrap() else {
             panic!("not a calendar-query")
         };
         assert_eq!(q.filter.comp_filters[0].name, "VEVENT");
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn unknown_collation_is_a_precondition() {
         let body = br#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#;
-        let err = parse_report(body).unwrap_err();
+        let err = parse_report(body, XmlLimits::default()).unwrap_err();
         assert_eq!(err.condition, Some((CALDAV, "supported-collation")));
     }
 }

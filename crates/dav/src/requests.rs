@@ -34,11 +34,11 @@ pub fn prop_names(prop: &Element) -> Vec<PropName> {
 }
 
 /// An empty body means allprop (RFC 4918 §9.1).
-pub fn parse_propfind(body: &[u8]) -> Result<PropRequest, DavError> {
+pub fn parse_propfind(body: &[u8], limits: XmlLimits) -> Result<PropRequest, DavError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(PropRequest::AllProp { include: vec![] });
     }
-    let root = xml::parse(body, XmlLimits::default())?;
+    let root = xml::parse(body, limits)?;
     if !root.is(DAV, "propfind") {
         return Err(DavError::bad_request(
             "PROPFIND body must be a DAV:propfind element",
@@ -82,8 +82,8 @@ impl PatchOp {
     }
 }
 
-pub fn parse_proppatch(body: &[u8]) -> Result<Vec<PatchOp>, DavError> {
-    let root = xml::parse(body, XmlLimits::default())?;
+pub fn parse_proppatch(body: &[u8], limits: XmlLimits) -> Result<Vec<PatchOp>, DavError> {
+    let root = xml::parse(body, limits)?;
     if !root.is(DAV, "propertyupdate") {
         return Err(DavError::bad_request(
             "PROPPATCH body must be a DAV:propertyupdate element",
@@ -126,7 +126,11 @@ pub struct MkcolRequest {
     pub props: Vec<PatchOp>,
 }
 
-pub fn parse_mkcol(body: &[u8], mkcalendar: bool) -> Result<MkcolRequest, DavError> {
+pub fn parse_mkcol(
+    body: &[u8],
+    mkcalendar: bool,
+    limits: XmlLimits,
+) -> Result<MkcolRequest, DavError> {
     let mut request = MkcolRequest {
         calendar: mkcalendar,
         props: Vec::new(),
@@ -134,7 +138,7 @@ pub fn parse_mkcol(body: &[u8], mkcalendar: bool) -> Result<MkcolRequest, DavErr
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(request);
     }
-    let root = xml::parse(body, XmlLimits::default())?;
+    let root = xml::parse(body, limits)?;
     let expected = if mkcalendar {
         root.is(CALDAV, "mkcalendar")
     } else {
@@ -182,7 +186,7 @@ mod tests {
     #[test]
     fn empty_propfind_is_allprop() {
         assert_eq!(
-            parse_propfind(b"").unwrap(),
+            parse_propfind(b"", XmlLimits::default()).unwrap(),
             PropRequest::AllProp { include: vec![] }
         );
     }
@@ -191,6 +195,7 @@ mod tests {
     fn proppatch_keeps_order_and_values() {
         let ops = parse_proppatch(
             br#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:a>x</Z:a></D:prop></D:set><D:remove><D:prop><Z:b/></D:prop></D:remove></D:propertyupdate>"#,
+            XmlLimits::default(),
         )
         .unwrap();
         assert_eq!(ops.len(), 2);
@@ -203,6 +208,7 @@ mod tests {
         let req = parse_mkcol(
             br#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:resourcetype><D:collection/><C:calendar/></D:resourcetype><D:displayname>Work</D:displayname></D:prop></D:set></D:mkcol>"#,
             false,
+            XmlLimits::default(),
         )
         .unwrap();
         assert!(req.calendar);

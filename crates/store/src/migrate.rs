@@ -99,20 +99,16 @@ impl Store {
             };
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            if *version == 1 {
-                sqlx::raw_sql("CREATE TABLE almanac_schema (version BIGINT NOT NULL)")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("INSERT INTO almanac_schema (version) VALUES ($1)")
-                    .bind(*version)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                sqlx::query("UPDATE almanac_schema SET version = $1")
-                    .bind(*version)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS almanac_schema (version BIGINT NOT NULL); \
+                 DELETE FROM almanac_schema;",
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO almanac_schema (version) VALUES ($1)")
+                .bind(*version)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             tracing::info!(version, "applied schema migration");
         }

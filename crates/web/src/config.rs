@@ -17,6 +17,9 @@ pub struct Limits {
     pub quota_bytes: i64,
     /// Recurrence instances computed for one object in one query.
     pub max_instances: usize,
+    /// Nesting depth and element count of an XML request body.
+    pub max_xml_depth: usize,
+    pub max_xml_elements: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +31,8 @@ impl Default for Limits {
             max_collections_per_user: 200,
             quota_bytes: 500 * 1024 * 1024,
             max_instances: 10_000,
+            max_xml_depth: 32,
+            max_xml_elements: 20_000,
         }
     }
 }

@@ -798,3 +798,122 @@ async fn collections_copy_and_move() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn per_user_limits_are_enforced() {
+    let mut config = almanac_web::Config::default();
+    config.limits.max_items_per_collection = 2;
+    config.limits.max_collections_per_user = 2;
+    config.limits.quota_bytes = 1_000;
+    config.limits.max_xml_elements = 10;
+    let s = Server::start_with(config).await;
+    s.user("alice").await;
+    // Items per calendar.
+    for n in 1..=2 {
+        let r = s
+            .put_ics(
+                "alice",
+                &format!("{CAL}{n}.ics"),
+                &event(&n.to_string(), "20261201T100000Z", "x"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let r = s
+        .put_ics(
+            "alice",
+            &format!("{CAL}3.ics"),
+            &event("3", "20261201T100000Z", "x"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("at most 2 items"), "{}", r.body);
+    // Quota: about 300 bytes used of 1,000.
+    let r = s
+        .put_ics(
+            "alice",
+            &format!("{CAL}1.ics"),
+            &event("1", "20261201T100000Z", &"y".repeat(800)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.body);
+    assert!(r.body.contains("quota-not-exceeded"));
+    // Calendars per user: the default calendar plus one more.
+    assert_eq!(
+        s.send(
+            Some("alice"),
+            "MKCALENDAR",
+            "/dav/calendars/alice/two/",
+            &[],
+            ""
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let r = s
+        .send(
+            Some("alice"),
+            "MKCALENDAR",
+            "/dav/calendars/alice/three/",
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("at most 2 calendars"), "{}", r.body);
+    // XML element count.
+    let props = "<D:getetag/>".repeat(20);
+    let r = s.propfind("alice", CAL, "0", &props).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}
+
+#[tokio::test]
+async fn query_errors_name_their_precondition() {
+    let s = Server::start().await;
+    s.user("alice").await;
+    let with_filter = |filter: &str| {
+        format!(
+            r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter>{filter}</C:filter></C:calendar-query>"#
+        )
+    };
+    let cases = [
+        (
+            r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match collation="i;klingon">x</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter>"#,
+            "supported-collation",
+        ),
+        (r#"<C:comp-filter name="VEVENT"/>"#, "valid-filter"),
+        (
+            r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="yesterday"/></C:comp-filter></C:comp-filter>"#,
+            "valid-filter",
+        ),
+    ];
+    for (filter, condition) in cases {
+        let r = s.report("alice", CAL, &with_filter(filter)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{filter}");
+        assert!(
+            r.body.contains(&format!(":{condition}/>")),
+            "{condition}: {}",
+            r.body
+        );
+    }
+    let r = s
+        .send(
+            Some("alice"),
+            "MKCALENDAR",
+            &format!("{CAL}inner/"),
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.body.contains("calendar-collection-location-ok"),
+        "{}",
+        r.body
+    );
+    let r = s
+        .report("alice", "/dav/calendars/alice/nothing/", &with_filter(""))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -23,7 +23,7 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
             return Err(DavError::new(415, "A MKCOL body must be XML (RFC 5689)."));
         }
     }
-    let body = parse_mkcol(&request.body, mkcalendar)?;
+    let body = parse_mkcol(&request.body, mkcalendar, request.xml_limits())?;
     match &parent {
         Parent::Missing => return Err(DavError::new(409, "The parent collection does not exist.")),
         Parent::Collection(c) if c.is_calendar() => {

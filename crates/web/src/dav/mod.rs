@@ -221,6 +221,14 @@ impl DavRequest {
         }
     }
 
+    pub fn xml_limits(&self) -> almanac_dav::xml::XmlLimits {
+        let limits = &self.state.config.limits;
+        almanac_dav::xml::XmlLimits {
+            max_depth: limits.max_xml_depth,
+            max_elements: limits.max_xml_elements,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

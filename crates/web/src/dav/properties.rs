@@ -13,7 +13,7 @@ use almanac_dav::DavError;
 use almanac_store::{Collection, CollectionUpdate, ItemMeta};
 
 pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
-    let wanted = parse_propfind(&request.body)?;
+    let wanted = parse_propfind(&request.body, request.xml_limits())?;
     let depth = request.depth(Depth::Infinity)?;
     if depth == Depth::Infinity {
         return Err(DavError::dav(
@@ -190,7 +190,7 @@ pub(crate) fn item_node(
 }
 
 pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
-    let ops = parse_proppatch(&request.body)?;
+    let ops = parse_proppatch(&request.body, request.xml_limits())?;
     let (collection, item_name, href, writable): (Collection, String, String, &[PropName]) =
         match target {
             Target::Collection(c) => {

@@ -20,7 +20,7 @@ pub async fn report(request: &DavRequest, target: Target) -> DavResult {
     if matches!(target, Target::Absent { .. }) {
         return Err(DavError::new(404, "No such resource."));
     }
-    let report = parse_report(&request.body)?;
+    let report = parse_report(&request.body, request.xml_limits())?;
     let Target::Collection(collection) = target else {
         return Err(DavError::dav(
             403,

@@ -1,0 +1,190 @@
+"""The `almanac` binary as an operator uses it: help, users, settings,
+schema checks, crash durability and graceful shutdown (SQLite)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("ALMANAC_BIN", str(REPO / "target" / "debug" / "almanac"))
+PASSWORD = "a long enough password"
+EVENT = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//cli test//EN\r\nBEGIN:VEVENT\r\n"
+    "UID:durable-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261201T100000Z\r\n"
+    "DURATION:PT1H\r\nSUMMARY:Must survive kill -9\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def almanac(data_dir: Path, *args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BIN, "--data-dir", str(data_dir), "--access-log", "-", *args],
+        input=stdin, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(data_dir: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [BIN, "--data-dir", str(data_dir), "serve", "--listen", f"127.0.0.1:{port}", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {proc.stdout.read()}")
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def request(port: int, method: str, path: str, body: str | None = None, user: str = "alice") -> tuple[int, str]:
+    token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method,
+        data=body.encode() if body is not None else None,
+        headers={"Authorization": f"Basic {token}", "Content-Type": "text/calendar", "Depth": "0"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_every_command_has_help(tmp_path):
+    for args in ([], ["serve"], ["migrate"], ["user"], ["user", "add"], ["user", "list"], ["user", "passwd"], ["user", "delete"]):
+        out = almanac(tmp_path, *args, "--help")
+        assert out.returncode == 0, out.stderr
+        assert "Usage:" in out.stdout
+
+
+def test_user_administration(tmp_path):
+    added = almanac(tmp_path, "user", "add", "alice", "--email", "alice@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "/dav/calendars/alice/calendar/" in added.stdout
+    again = almanac(tmp_path, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    bad = almanac(tmp_path, "user", "add", "Bad Name", "--email", "b@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    assert bad.returncode != 0 and "user names are" in bad.stderr
+    short = almanac(tmp_path, "user", "add", "bob", "--email", "b@example.org", "--password-stdin", stdin="short\n")
+    assert short.returncode != 0 and "at least 8" in short.stderr
+    listed = almanac(tmp_path, "user", "list")
+    assert listed.stdout.splitlines() == ["alice\talice@example.org"]
+
+    proc, port = start(tmp_path)
+    try:
+        assert request(port, "PROPFIND", "/dav/calendars/alice/")[0] == 207
+        changed = almanac(tmp_path, "user", "passwd", "alice", "--password-stdin", stdin="another long password\n")
+        assert changed.returncode == 0, changed.stderr
+        deleted = almanac(tmp_path, "user", "delete", "alice")
+        assert deleted.returncode == 0 and "Deleted user alice" in deleted.stdout
+        assert almanac(tmp_path, "user", "list").stdout == ""
+        assert almanac(tmp_path, "user", "delete", "alice").returncode != 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_settings_precedence(tmp_path):
+    """Defaults < TOML file < ALMANAC_* variables < flags."""
+    config = tmp_path / "almanac.toml"
+    config.write_text(f'data_dir = "{tmp_path / "from-file"}"\n[limits]\nmax_item_bytes = 1234\n')
+    assert almanac(tmp_path / "ignored", "--config", str(config), "user", "list").returncode == 0
+    # --data-dir given to almanac() wins over the file:
+    assert (tmp_path / "ignored" / "almanac.db").exists()
+    assert not (tmp_path / "from-file").exists()
+    env_dir = tmp_path / "from-env"
+    out = subprocess.run([BIN, "--config", str(config), "user", "list"], capture_output=True, text=True,
+                         env={**os.environ, "ALMANAC_DATA_DIR": str(env_dir)}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert (env_dir / "almanac.db").exists(), "the variable wins over the file"
+    out = subprocess.run([BIN, "--config", str(config), "user", "list"], capture_output=True, text=True, timeout=60)
+    assert (tmp_path / "from-file" / "almanac.db").exists(), "the file wins over the default"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("no_such_setting = 1\n")
+    out = almanac(tmp_path, "--config", str(bad), "user", "list")
+    assert out.returncode != 0 and "no_such_setting" in out.stderr
+    # The shipped example is valid.
+    out = almanac(tmp_path / "example", "--config", str(REPO / "almanac.example.toml"), "user", "list")
+    assert out.returncode == 0, out.stderr
+
+
+def test_outdated_schema_is_refused_until_migrated(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    db = sqlite3.connect(tmp_path / "almanac.db")
+    db.execute("CREATE TABLE almanac_schema (version BIGINT NOT NULL)")
+    db.execute("INSERT INTO almanac_schema VALUES (0)")
+    db.commit()
+    db.close()
+    refused = subprocess.run([BIN, "--data-dir", str(tmp_path), "serve", "--listen", f"127.0.0.1:{free_port()}"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0
+    assert "run `almanac migrate`" in refused.stderr
+    dry = almanac(tmp_path, "migrate", "--dry-run")
+    assert dry.returncode == 0 and "Would apply migrations: [1]" in dry.stdout
+    done = almanac(tmp_path, "migrate")
+    assert done.returncode == 0 and "schema version is now 1" in done.stdout
+    assert "up to date" in almanac(tmp_path, "migrate").stdout
+    proc, _ = start(tmp_path)
+    proc.terminate()
+    assert proc.wait(10) == 0
+
+
+def test_acknowledged_put_survives_kill_9(tmp_path):
+    almanac(tmp_path, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    proc, port = start(tmp_path)
+    status, _ = request(port, "PUT", "/dav/calendars/alice/calendar/durable.ics", EVENT)
+    assert status == 201
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc, port = start(tmp_path)
+    try:
+        status, body = request(port, "GET", "/dav/calendars/alice/calendar/durable.ics")
+        assert status == 200
+        assert body == EVENT
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_sigterm_finishes_requests_in_flight(tmp_path):
+    almanac(tmp_path, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    proc, port = start(tmp_path)
+    # A request whose body arrives slowly is in flight when SIGTERM comes.
+    sock = socket.create_connection(("127.0.0.1", port))
+    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    head = (f"PUT /dav/calendars/alice/calendar/late.ics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
+            f"Content-Type: text/calendar\r\nContent-Length: {len(EVENT)}\r\n\r\n")
+    sock.sendall(head.encode() + EVENT[:40].encode())
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    sock.sendall(EVENT[40:].encode())
+    reply = sock.recv(4096).decode()
+    sock.close()
+    assert reply.startswith("HTTP/1.1 201"), reply
+    assert proc.wait(10) == 0
+    assert "shutting down" in proc.stdout.read()
