@@ -188,3 +188,32 @@ def test_sigterm_finishes_requests_in_flight(tmp_path):
     assert reply.startswith("HTTP/1.1 201"), reply
     assert proc.wait(10) == 0
     assert "shutting down" in proc.stdout.read()
+
+
+def test_access_log_lines(tmp_path):
+    almanac(tmp_path, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    port = free_port()
+    proc = subprocess.Popen([BIN, "--data-dir", str(tmp_path), "serve", "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert request(port, "PUT", "/dav/calendars/alice/calendar/logged.ics", EVENT)[0] == 201
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    lines = (tmp_path / "access.log").read_text().splitlines()
+    put = [line for line in lines if '"PUT ' in line]
+    assert len(put) == 1, lines
+    # Apache combined, then the metrics fields.
+    import re
+    pattern = (r'^127\.0\.0\.1 - alice \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
+               r'"PUT /dav/calendars/alice/calendar/logged\.ics HTTP/1\.1" 201 - "-" "Python-urllib/[\d.]+" '
+               rf'dur_us=\d+ auth=password in={len(EVENT)}$')
+    assert re.match(pattern, put[0]), put[0]
+    health = [line for line in lines if "/healthz" in line]
+    assert health and " - - [" in health[0] and '" 200 3 "' in health[0] and "auth=none" in health[0]

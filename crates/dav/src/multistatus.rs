@@ -45,7 +45,12 @@ impl Multistatus {
     /// A `DAV:response` with propstats; `href` is already percent-encoded.
     pub fn response(&mut self, href: &str, stats: &PropStats) {
         let _ = write!(self.out, "<D:response><D:href>{}</D:href>", escape(href));
-        if !stats.found.is_empty() {
+        let nothing_asked = stats.found.is_empty()
+            && stats.not_found.is_empty()
+            && stats.forbidden.is_empty()
+            && stats.failed_dependency.is_empty();
+        if !stats.found.is_empty() || nothing_asked {
+            // A response needs a propstat even when no property was asked for.
             self.out.push_str("<D:propstat><D:prop>");
             for prop in &stats.found {
                 write_property(&mut self.out, &prop.name, Some(&prop.xml));

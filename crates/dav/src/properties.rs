@@ -339,7 +339,11 @@ impl Resource for PrincipalNode {
                 )
             }
             n if *n == CALENDAR_USER_TYPE => "INDIVIDUAL".to_owned(),
-            n if *n == SUPPORTED_REPORT_SET => String::new(),
+            n if *n == SUPPORTED_REPORT_SET => [
+                report("D", "principal-property-search"),
+                report("D", "principal-search-property-set"),
+            ]
+            .concat(),
             _ => return common(name, ctx, &self.href, Access::Read),
         })
     }

@@ -106,12 +106,11 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
         .get::<LogFields>()
         .cloned()
         .unwrap_or_default();
-    let bytes_out = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    // Apache writes "-" for an empty body.
+    let bytes_out = match axum::body::HttpBody::size_hint(response.body()).exact() {
+        Some(0) | None => "-".to_owned(),
+        Some(n) => n.to_string(),
+    };
     let mut line = String::with_capacity(256);
     let _ = writeln!(
         line,

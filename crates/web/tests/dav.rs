@@ -917,3 +917,34 @@ async fn query_errors_name_their_precondition() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn principal_search_finds_only_yourself() {
+    let s = Server::start().await;
+    s.user("alice").await;
+    s.user("alicia").await;
+    let search = |text: &str| {
+        format!(
+            r#"<D:principal-property-search xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" test="anyof"><D:property-search><D:prop><D:displayname/></D:prop><D:match>{text}</D:match></D:property-search><D:property-search><D:prop><C:calendar-user-address-set/></D:prop><D:match>{text}</D:match></D:property-search><D:prop><D:displayname/><C:calendar-home-set/></D:prop></D:principal-property-search>"#
+        )
+    };
+    let r = s.report("alice", "/dav/principals/", &search("ALI")).await;
+    assert_eq!(r.status, StatusCode::MULTI_STATUS);
+    assert_eq!(
+        response_hrefs(&r.body),
+        ["/dav/principals/alice/"],
+        "alicia stays invisible: {}",
+        r.body
+    );
+    assert!(r
+        .body
+        .contains("<C:calendar-home-set><D:href>/dav/calendars/alice/</D:href>"));
+    let r = s
+        .report("alice", "/dav/principals/", &search("nobody"))
+        .await;
+    assert!(response_hrefs(&r.body).is_empty());
+    let set = r#"<D:principal-search-property-set xmlns:D="DAV:"/>"#;
+    let r = s.report("alice", "/dav/principals/", set).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("<D:displayname/>") && r.body.contains("calendar-user-address-set"));
+}

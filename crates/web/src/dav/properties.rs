@@ -33,12 +33,7 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
         None
     };
     let mut out = Multistatus::new();
-    let principal_node = || PrincipalNode {
-        href: paths::principal_href(me),
-        displayname: me.clone(),
-        email: request.principal.email.clone(),
-        home_href: paths::home_href(me),
-    };
+    let principal_node = || principal_node(request);
     let plain = |href: String, quota: Option<Quota>| PlainNode {
         href,
         owner_href: paths::principal_href(me),
@@ -127,6 +122,16 @@ async fn list_members(
         out.response(&node.href, &propstats(&node, wanted, &ctx));
     }
     Ok(())
+}
+
+pub(crate) fn principal_node(request: &DavRequest) -> PrincipalNode {
+    let me = &request.principal.name;
+    PrincipalNode {
+        href: paths::principal_href(me),
+        displayname: me.clone(),
+        email: request.principal.email.clone(),
+        home_href: paths::home_href(me),
+    }
 }
 
 async fn list_collections(

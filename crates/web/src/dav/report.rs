@@ -1,16 +1,20 @@
 //! REPORT: calendar-query, calendar-multiget, free-busy-query, sync-collection.
 
-use super::properties::item_node;
+use super::properties::{item_node, principal_node};
 use super::{
     eval_context, internal, multistatus, parse_sync_token, sync_token, DavRequest, DavResult,
     Target,
 };
 use almanac_dav::multistatus::Multistatus;
 use almanac_dav::paths::{self, DavPath};
+use almanac_dav::properties::Resource;
 use almanac_dav::properties::{propstats, CALENDAR_DATA};
-use almanac_dav::reports::{parse_report, CalendarQuery, Multiget, Report, SyncCollection};
+use almanac_dav::reports::{
+    parse_report, CalendarQuery, Multiget, PrincipalSearch, Report, SyncCollection,
+};
 use almanac_dav::requests::PropRequest;
 use almanac_dav::DavError;
+use almanac_dav::PropName;
 use almanac_ical::{CompFilter, DataRequest, EvalContext, ParseLimits};
 use almanac_store::{Collection, Item};
 use axum::http::{header, StatusCode};
@@ -21,6 +25,16 @@ pub async fn report(request: &DavRequest, target: Target) -> DavResult {
         return Err(DavError::new(404, "No such resource."));
     }
     let report = parse_report(&request.body, request.xml_limits())?;
+    if matches!(
+        target,
+        Target::Root | Target::Principals | Target::Principal
+    ) {
+        match report {
+            Report::PrincipalSearch(search) => return Ok(principal_search(request, &search)),
+            Report::PrincipalSearchPropertySet => return Ok(search_property_set()),
+            _ => {}
+        }
+    }
     let Target::Collection(collection) = target else {
         return Err(DavError::dav(
             403,
@@ -36,6 +50,11 @@ pub async fn report(request: &DavRequest, target: Target) -> DavResult {
         ));
     }
     match report {
+        Report::PrincipalSearch(_) | Report::PrincipalSearchPropertySet => Err(DavError::dav(
+            403,
+            "supported-report",
+            "Principal searches run on the principal collection.",
+        )),
         Report::CalendarQuery(query) => calendar_query(request, &collection, query).await,
         Report::Multiget(multiget) => calendar_multiget(request, &collection, multiget).await,
         Report::SyncCollection(sync) => sync_collection(request, &collection, sync).await,
@@ -63,6 +82,49 @@ pub async fn report(request: &DavRequest, target: Target) -> DavResult {
                 .into_response())
         }
     }
+}
+
+/// RFC 3744 §9.4. Users are not a directory here: the only principal anyone
+/// can find is their own.
+fn principal_search(request: &DavRequest, search: &PrincipalSearch) -> axum::response::Response {
+    let ctx = request.context();
+    let node = principal_node(request);
+    let hit = |(names, text): &(Vec<PropName>, String)| {
+        let text = text.to_lowercase();
+        names.iter().any(|name| {
+            node.live(name, &ctx)
+                .is_some_and(|value| value.to_lowercase().contains(&text))
+        })
+    };
+    let found = if search.any_of {
+        search.searches.iter().any(hit)
+    } else {
+        search.searches.iter().all(hit)
+    };
+    let mut out = Multistatus::new();
+    if found {
+        out.response(&node.href, &propstats(&node, &search.props, &ctx));
+    }
+    multistatus(out.finish(None))
+}
+
+/// RFC 3744 §9.5: the properties principal-property-search looks at.
+fn search_property_set() -> axum::response::Response {
+    let body = concat!(
+        r#"<?xml version="1.0" encoding="utf-8"?>"#,
+        r#"<D:principal-search-property-set xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">"#,
+        r#"<D:principal-search-property><D:prop><D:displayname/></D:prop>"#,
+        r#"<D:description xml:lang="en">Name</D:description></D:principal-search-property>"#,
+        r#"<D:principal-search-property><D:prop><C:calendar-user-address-set/></D:prop>"#,
+        r#"<D:description xml:lang="en">Email address</D:description></D:principal-search-property>"#,
+        "</D:principal-search-property-set>\n"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn parse_item(item: &Item) -> Option<almanac_ical::Component> {
