@@ -144,9 +144,9 @@ def test_outdated_schema_is_refused_until_migrated(tmp_path):
     assert refused.returncode != 0
     assert "run `almanac migrate`" in refused.stderr
     dry = almanac(tmp_path, "migrate", "--dry-run")
-    assert dry.returncode == 0 and "Would apply migrations: [1]" in dry.stdout
+    assert dry.returncode == 0 and "Would apply migrations: [1, 2]" in dry.stdout
     done = almanac(tmp_path, "migrate")
-    assert done.returncode == 0 and "schema version is now 1" in done.stdout
+    assert done.returncode == 0 and "schema version is now 2" in done.stdout
     assert "up to date" in almanac(tmp_path, "migrate").stdout
     proc, _ = start(tmp_path)
     proc.terminate()
@@ -217,3 +217,24 @@ def test_access_log_lines(tmp_path):
     assert re.match(pattern, put[0]), put[0]
     health = [line for line in lines if "/healthz" in line]
     assert health and " - - [" in health[0] and '" 200 3 "' in health[0] and "auth=none" in health[0]
+
+
+def test_maintenance_mode_from_the_command_line(tmp_path):
+    almanac(tmp_path, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    proc, port = start(tmp_path)
+    try:
+        on = almanac(tmp_path, "maintenance", "on", "--message", "Moving to a new disk.", "--until", "2099-01-01 12:00")
+        assert on.returncode == 0, on.stderr
+        status = almanac(tmp_path, "maintenance", "status")
+        assert "on since" in status.stdout and "until 2099-01-01 12:00 UTC" in status.stdout
+        code, body = request(port, "PUT", "/dav/calendars/alice/calendar/m.ics", EVENT)
+        assert code == 503 and "Moving to a new disk." in body
+        assert request(port, "PROPFIND", "/dav/calendars/alice/calendar/")[0] == 207
+        bad = almanac(tmp_path, "maintenance", "on", "--message", "x", "--until", "tomorrow")
+        assert bad.returncode != 0 and "is not a time" in bad.stderr
+        assert almanac(tmp_path, "maintenance", "off").returncode == 0
+        assert "off" in almanac(tmp_path, "maintenance", "status").stdout
+        assert request(port, "PUT", "/dav/calendars/alice/calendar/m.ics", EVENT)[0] == 201
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,5 +1,6 @@
 //! `almanac`: the command line of the Almanac calendar service.
 
+mod maintenance;
 mod settings;
 mod users;
 
@@ -42,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: users::UserCommand,
     },
+    /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
+    Maintenance {
+        #[command(subcommand)]
+        command: maintenance::MaintenanceCommand,
+    },
 }
 
 #[tokio::main]
@@ -66,6 +72,10 @@ async fn main() -> Result<()> {
         Command::User { command } => {
             let store = open_current(&config).await?;
             users::run(&store, command).await
+        }
+        Command::Maintenance { command } => {
+            let store = open_current(&config).await?;
+            maintenance::run(&store, command).await
         }
     }
 }

@@ -119,6 +119,15 @@ fn write_property(out: &mut String, name: &PropName, value: Option<&str>) {
     }
 }
 
+/// A DAV:error body that only explains (no precondition applies).
+pub fn description_body(message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\">\
+         <D:responsedescription>{}</D:responsedescription></D:error>\n",
+        escape(message)
+    )
+}
+
 /// A DAV error body naming the failed precondition (RFC 4918 §16).
 pub fn error_body(ns: &str, condition: &str, message: &str) -> String {
     let prefix = PREFIXES

@@ -12,6 +12,7 @@ mod error;
 mod items;
 mod migrate;
 mod model;
+mod settings;
 mod users;
 
 pub use error::StoreError;
@@ -20,6 +21,7 @@ pub use model::{
     CalendarIndex, Change, Collection, CollectionUpdate, Item, ItemMeta, NewCollection, NewItem,
     PutOutcome, User, WriteCondition,
 };
+pub use settings::Maintenance;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

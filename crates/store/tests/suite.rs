@@ -81,12 +81,14 @@ on_both_backends!(
     conditions_and_conflicts,
     collection_trees,
     dead_properties,
+    upgrade_from_version_1_keeps_every_row,
+    maintenance_mode,
 );
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
-    assert_eq!(store.pending_migrations().await.unwrap(), vec![1]);
-    assert_eq!(store.migrate().await.unwrap(), vec![1]);
+    assert_eq!(store.pending_migrations().await.unwrap(), vec![1, 2]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -551,4 +553,85 @@ async fn dead_properties(store: Store) {
         .await
         .unwrap();
     assert!(store.dead_properties(c.id, "").await.unwrap().is_empty());
+}
+
+async fn upgrade_from_version_1_keeps_every_row(store: Store) {
+    assert_eq!(store.migrate_to(1).await.unwrap(), vec![1]);
+    assert_eq!(
+        store.schema_state().await.unwrap(),
+        SchemaState::Behind { found: 1 }
+    );
+    let user = store
+        .create_user("gina", "g@example.org", "h", true)
+        .await
+        .unwrap();
+    let cal = store
+        .create_collection(
+            user.id,
+            &NewCollection {
+                path: "cal".into(),
+                is_calendar: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let data = event("kept", "20260101T100000Z");
+    let item = NewItem {
+        content_type: "text/calendar",
+        data: data.as_bytes(),
+        calendar: Some(index("kept", 0)),
+    };
+    let put = store
+        .put_item(cal.id, "kept.ics", &item, &WriteCondition::Always, 10)
+        .await
+        .unwrap();
+    store
+        .update_collection(
+            cal.id,
+            &almanac_store::CollectionUpdate::default(),
+            &[("{urn:x}p".into(), Some("v".into()))],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(store.migrate().await.unwrap(), vec![2]);
+    assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
+    assert_eq!(
+        store.user_by_name("gina").await.unwrap(),
+        Some(user.clone())
+    );
+    let after = store.collection(user.id, "cal").await.unwrap().unwrap();
+    assert_eq!(
+        (after.id, after.is_calendar(), after.sync_revision),
+        (cal.id, true, 1)
+    );
+    let kept = store.item(cal.id, "kept.ics").await.unwrap().unwrap();
+    assert_eq!(kept.data, data.as_bytes());
+    assert_eq!(kept.meta.etag, put.etag);
+    assert_eq!(store.changes_since(cal.id, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.dead_properties(cal.id, "").await.unwrap(),
+        vec![("{urn:x}p".to_owned(), "v".to_owned())]
+    );
+}
+
+async fn maintenance_mode(store: Store) {
+    store.migrate().await.unwrap();
+    assert_eq!(store.maintenance().await.unwrap(), None);
+    store
+        .set_maintenance(Some(("Upgrading | back soon", Some(1_900_000_000))))
+        .await
+        .unwrap();
+    let on = store.maintenance().await.unwrap().unwrap();
+    assert_eq!(on.message, "Upgrading | back soon");
+    assert_eq!(on.until, Some(1_900_000_000));
+    assert!(on.since > 1_700_000_000);
+    store
+        .set_maintenance(Some(("No end given", None)))
+        .await
+        .unwrap();
+    assert_eq!(store.maintenance().await.unwrap().unwrap().until, None);
+    store.set_maintenance(None).await.unwrap();
+    assert_eq!(store.maintenance().await.unwrap(), None);
 }

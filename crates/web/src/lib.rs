@@ -12,6 +12,7 @@ pub mod access_log;
 pub mod auth;
 pub mod config;
 pub(crate) mod dav;
+mod maintenance;
 mod webcal;
 
 pub use config::{Config, Limits};

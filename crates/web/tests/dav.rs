@@ -948,3 +948,55 @@ async fn principal_search_finds_only_yourself() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("<D:displayname/>") && r.body.contains("calendar-user-address-set"));
 }
+
+#[tokio::test]
+async fn maintenance_refuses_every_write_and_keeps_reads() {
+    let s = Server::start().await;
+    s.user("alice").await;
+    let item = format!("{CAL}kept.ics");
+    s.put_ics("alice", &item, &event("kept", "20261201T100000Z", "Kept"))
+        .await;
+    s.store
+        .set_maintenance(Some(("Upgrading the database.", None)))
+        .await
+        .unwrap();
+    let dest = format!("{}{CAL}copy.ics", s.base);
+    let ics = event("new", "20261201T100000Z", "New");
+    let writes: Vec<(&str, String, Vec<(&str, &str)>, String)> = vec![
+        ("PUT", format!("{CAL}new.ics"), vec![("Content-Type", "text/calendar")], ics.clone()),
+        ("POST", CAL.to_owned(), vec![("Content-Type", "text/calendar")], ics.clone()),
+        ("DELETE", item.clone(), vec![], String::new()),
+        ("PROPPATCH", CAL.to_owned(), vec![], r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>"#.into()),
+        ("MKCOL", "/dav/calendars/alice/col/".into(), vec![], String::new()),
+        ("MKCALENDAR", "/dav/calendars/alice/cal2/".into(), vec![], String::new()),
+        ("COPY", item.clone(), vec![("Destination", dest.as_str())], String::new()),
+        ("MOVE", item.clone(), vec![("Destination", dest.as_str())], String::new()),
+    ];
+    for (method, path, headers, body) in writes {
+        let r = s.send(Some("alice"), method, &path, &headers, body).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{method} {path}");
+        assert_eq!(r.header("retry-after"), Some("300"));
+        assert!(r.body.contains("Upgrading the database."), "{}", r.body);
+    }
+    assert!(s
+        .send(Some("alice"), "GET", &item, &[], "")
+        .await
+        .body
+        .contains("SUMMARY:Kept"));
+    assert_eq!(
+        s.propfind("alice", CAL, "1", "<D:getetag/>").await.status,
+        StatusCode::MULTI_STATUS
+    );
+    let sync = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
+    assert_eq!(
+        response_hrefs(&s.report("alice", CAL, sync).await.body),
+        [item.clone()]
+    );
+    s.store.set_maintenance(None).await.unwrap();
+    assert_eq!(
+        s.put_ics("alice", &format!("{CAL}new.ics"), &ics)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+}

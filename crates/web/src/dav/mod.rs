@@ -137,6 +137,15 @@ async fn read_request(
 }
 
 async fn dispatch(request: DavRequest) -> DavResult {
+    let writes = matches!(
+        request.method.as_str(),
+        "PUT" | "POST" | "DELETE" | "PROPPATCH" | "MKCOL" | "MKCALENDAR" | "COPY" | "MOVE"
+    );
+    if writes {
+        if let Some(maintenance) = request.state.store.maintenance().await.map_err(internal)? {
+            return Ok(crate::maintenance::refusal(&maintenance, true));
+        }
+    }
     let target = resolve(&request).await?;
     match request.method.as_str() {
         "PROPFIND" => properties::propfind(&request, target).await,

@@ -1,0 +1,48 @@
+//! Maintenance mode ("service is down: no changes"): writes get 503 with
+//! Retry-After and the operators' message; reads go on.
+
+use almanac_store::Maintenance;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// How long clients are told to wait when the operators gave no end time.
+const DEFAULT_RETRY_SECONDS: i64 = 300;
+
+/// The 503 answer to a write during maintenance; `dav` picks an XML body.
+pub fn refusal(maintenance: &Maintenance, dav: bool) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let retry = maintenance
+        .until
+        .map_or(DEFAULT_RETRY_SECONDS, |until| (until - now).max(60));
+    let mut message = format!(
+        "The service is down for maintenance: no changes can be saved right now. {}",
+        maintenance.message
+    );
+    if let Some(until) = maintenance
+        .until
+        .and_then(|u| chrono::DateTime::from_timestamp(u, 0))
+    {
+        message.push_str(&format!(
+            " Expected back by {}.",
+            until.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    let (body, content_type) = if dav {
+        (
+            almanac_dav::multistatus::description_body(&message),
+            "application/xml; charset=utf-8",
+        )
+    } else {
+        (format!("{message}\n"), "text/plain; charset=utf-8")
+    };
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
