@@ -112,38 +112,7 @@ pub fn parse_report(body: &[u8], limits: XmlLimits) -> Result<Report, DavError> 
             limit,
         }))
     } else if root.is(DAV, "principal-property-search") {
-        let searches = root
-            .elements()
-            .filter(|e| e.is(DAV, "property-search"))
-            .map(|search| {
-                let names = search
-                    .child(DAV, "prop")
-                    .map(crate::requests::prop_names)
-                    .unwrap_or_default();
-                let text = search
-                    .child(DAV, "match")
-                    .map(Element::text)
-                    .unwrap_or_default();
-                (names, text)
-            })
-            .collect();
-        let mut props = prop_request(&root).unwrap_or(PropRequest::Prop(vec![]));
-        if props == PropRequest::Prop(vec![]) {
-            // The python caldav library (3.6) writes an empty DAV:prop and the
-            // wanted properties beside it; read those rather than nothing.
-            let stray = root
-                .elements()
-                .filter(|e| !e.is(DAV, "prop") && !e.is(DAV, "property-search"))
-                .filter(|e| !e.is(DAV, "apply-to-principal-collection-set"))
-                .map(|e| PropName::owned(&e.ns, &e.name))
-                .collect();
-            props = PropRequest::Prop(stray);
-        }
-        Ok(Report::PrincipalSearch(PrincipalSearch {
-            searches,
-            any_of: root.attr("test") == Some("anyof"),
-            props,
-        }))
+        Ok(Report::PrincipalSearch(principal_search(&root)))
     } else if root.is(DAV, "principal-search-property-set") {
         Ok(Report::PrincipalSearchPropertySet)
     } else if root.is(CALDAV, "free-busy-query") {
@@ -164,6 +133,41 @@ pub fn parse_report(body: &[u8], limits: XmlLimits) -> Result<Report, DavError> 
                 root.ns, root.name
             ),
         ))
+    }
+}
+
+fn principal_search(root: &Element) -> PrincipalSearch {
+    let searches = root
+        .elements()
+        .filter(|e| e.is(DAV, "property-search"))
+        .map(|search| {
+            let names = search
+                .child(DAV, "prop")
+                .map(crate::requests::prop_names)
+                .unwrap_or_default();
+            let text = search
+                .child(DAV, "match")
+                .map(Element::text)
+                .unwrap_or_default();
+            (names, text)
+        })
+        .collect();
+    let mut props = prop_request(root).unwrap_or(PropRequest::Prop(vec![]));
+    if props == PropRequest::Prop(vec![]) {
+        // The python caldav library (3.6) writes an empty DAV:prop and the
+        // wanted properties beside it; read those rather than nothing.
+        let stray = root
+            .elements()
+            .filter(|e| !e.is(DAV, "prop") && !e.is(DAV, "property-search"))
+            .filter(|e| !e.is(DAV, "apply-to-principal-collection-set"))
+            .map(|e| PropName::owned(&e.ns, &e.name))
+            .collect();
+        props = PropRequest::Prop(stray);
+    }
+    PrincipalSearch {
+        searches,
+        any_of: root.attr("test") == Some("anyof"),
+        props,
     }
 }
 

@@ -4,6 +4,7 @@
 use almanac_store::Maintenance;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
 
 /// How long clients are told to wait when the operators gave no end time.
 const DEFAULT_RETRY_SECONDS: i64 = 300;
