@@ -23,10 +23,11 @@ pub fn refusal(maintenance: &Maintenance, dav: bool) -> Response {
         .until
         .and_then(|u| chrono::DateTime::from_timestamp(u, 0))
     {
-        message.push_str(&format!(
+        let _ = write!(
+            message,
             " Expected back by {}.",
             until.format("%Y-%m-%d %H:%M UTC")
-        ));
+        );
     }
     let (body, content_type) = if dav {
         (
