@@ -147,6 +147,8 @@ def test_outdated_schema_is_refused_until_migrated(tmp_path):
     assert dry.returncode == 0 and "Would apply migrations: [1, 2]" in dry.stdout
     done = almanac(tmp_path, "migrate")
     assert done.returncode == 0 and "schema version is now 2" in done.stdout
+    backups = list((tmp_path / "backups").glob("before-migration-from-v0-*.jsonl.gz"))
+    assert len(backups) == 1 and "Backed up" in done.stdout, done.stdout
     assert "up to date" in almanac(tmp_path, "migrate").stdout
     proc, _ = start(tmp_path)
     proc.terminate()
@@ -235,6 +237,53 @@ def test_maintenance_mode_from_the_command_line(tmp_path):
         assert almanac(tmp_path, "maintenance", "off").returncode == 0
         assert "off" in almanac(tmp_path, "maintenance", "status").stdout
         assert request(port, "PUT", "/dav/calendars/alice/calendar/m.ics", EVENT)[0] == 201
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_backup_while_writing_then_restore(tmp_path):
+    import threading
+    live, copy = tmp_path / "live", tmp_path / "copy"
+    almanac(live, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    proc, port = start(live)
+    written = []
+
+    def writer():
+        for i in range(60):
+            body = EVENT.replace("durable-1", f"w{i}")
+            if request(port, "PUT", f"/dav/calendars/alice/calendar/w{i}.ics", body)[0] == 201:
+                written.append(i)
+
+    thread = threading.Thread(target=writer)
+    try:
+        thread.start()
+        time.sleep(0.1)
+        out = almanac(live, "backup", str(tmp_path / "snap.jsonl.gz"))
+        thread.join()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert out.returncode == 0, out.stderr
+    assert "Backed up" in out.stdout
+    restored = almanac(copy, "restore", str(tmp_path / "snap.jsonl.gz"))
+    assert restored.returncode == 0, restored.stderr
+    assert "users: 1" in restored.stdout
+    again = almanac(copy, "restore", str(tmp_path / "snap.jsonl.gz"))
+    assert again.returncode != 0 and "empty database" in again.stderr
+    proc, port = start(copy)
+    try:
+        code, listing = request(port, "PROPFIND", "/dav/calendars/alice/calendar/")
+        assert code == 207
+        code, body = request(port, "REPORT", "/dav/calendars/alice/calendar/",
+                             '<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:prop><D:getetag/></D:prop></D:sync-collection>')
+        names = sorted(int(h.split("/w")[1].split(".ics")[0]) for h in body.split("<D:href>")[1:])
+        # A consistent snapshot holds a prefix of the writes, each one whole.
+        assert names == list(range(len(names))), names
+        assert len(names) <= len(written)
+        if names:
+            code, event = request(port, "GET", f"/dav/calendars/alice/calendar/w{names[-1]}.ics")
+            assert code == 200 and f"UID:w{names[-1]}" in event
     finally:
         proc.terminate()
         proc.wait(10)

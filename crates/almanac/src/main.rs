@@ -1,5 +1,6 @@
 //! `almanac`: the command line of the Almanac calendar service.
 
+mod backup;
 mod maintenance;
 mod settings;
 mod users;
@@ -32,17 +33,24 @@ enum Command {
         #[arg(long, env = "ALMANAC_LISTEN")]
         listen: Option<String>,
     },
-    /// Bring the database schema up to date.
+    /// Bring the database schema up to date (after taking a backup).
     Migrate {
         /// Only list the migrations that would run.
         #[arg(long)]
         dry_run: bool,
+        /// Where the backup taken first goes (default: DATA_DIR/backups/).
+        #[arg(long)]
+        backup_to: Option<std::path::PathBuf>,
     },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
         command: users::UserCommand,
     },
+    /// Write a consistent snapshot of the whole service to FILE (gzip'd JSON lines), while it runs.
+    Backup { file: std::path::PathBuf },
+    /// Load a backup into an empty data directory or database (SQLite or PostgreSQL).
+    Restore { file: std::path::PathBuf },
     /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
     Maintenance {
         #[command(subcommand)]
@@ -68,10 +76,19 @@ async fn main() -> Result<()> {
             }
             serve(config).await
         }
-        Command::Migrate { dry_run } => migrate(&config, dry_run).await,
+        Command::Migrate { dry_run, backup_to } => migrate(&config, dry_run, backup_to).await,
         Command::User { command } => {
             let store = open_current(&config).await?;
             users::run(&store, command).await
+        }
+        Command::Backup { file } => {
+            let store = open_current(&config).await?;
+            backup::backup(&store, &file).await
+        }
+        Command::Restore { file } => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = Store::open(&config.database_url()).await?;
+            backup::restore(&store, &file).await
         }
         Command::Maintenance { command } => {
             let store = open_current(&config).await?;
@@ -152,7 +169,11 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn migrate(config: &almanac_web::Config, dry_run: bool) -> Result<()> {
+async fn migrate(
+    config: &almanac_web::Config,
+    dry_run: bool,
+    backup_to: Option<std::path::PathBuf>,
+) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let url = config.database_url();
     let store = Store::open(&url).await?;
@@ -167,6 +188,21 @@ async fn migrate(config: &almanac_web::Config, dry_run: bool) -> Result<()> {
     if dry_run {
         println!("Would apply migrations: {pending:?}");
         return Ok(());
+    }
+    if let SchemaState::Behind { found } = store.schema_state().await? {
+        let path = backup_to.unwrap_or_else(|| {
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+            config
+                .data_dir
+                .join("backups")
+                .join(format!("before-migration-from-v{found}-{stamp}.jsonl.gz"))
+        });
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        backup::backup(&store, &path)
+            .await
+            .context("the backup before migrating failed; nothing was changed")?;
     }
     let applied = store.migrate().await?;
     println!(

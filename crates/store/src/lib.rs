@@ -7,6 +7,7 @@
 //! change in the `changes` table, in the same transaction: that is what sync
 //! tokens and CTags are made of.
 
+mod backup;
 mod collections;
 mod error;
 mod items;
@@ -15,6 +16,7 @@ mod model;
 mod settings;
 mod users;
 
+pub use backup::{BackupSummary, Progress};
 pub use error::StoreError;
 pub use migrate::{SchemaState, LATEST_VERSION};
 pub use model::{
