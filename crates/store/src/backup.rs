@@ -241,34 +241,7 @@ impl Store {
                     values.len()
                 )));
             }
-            let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-            let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-            let sql = format!(
-                "INSERT INTO {table} ({}) VALUES ({})",
-                names.join(", "),
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for ((_, kind), value) in columns.iter().zip(values) {
-                query = match (kind, value) {
-                    (Int, Value::Null) => query.bind(None::<i64>),
-                    (Int, v) => {
-                        query.bind(v.as_i64().ok_or_else(|| corrupt("a number was expected"))?)
-                    }
-                    (Text, Value::Null) => query.bind(None::<String>),
-                    (Text, v) => query.bind(
-                        v.as_str()
-                            .ok_or_else(|| corrupt("text was expected"))?
-                            .to_owned(),
-                    ),
-                    (Bytes, v) => query.bind(
-                        base64::engine::general_purpose::STANDARD
-                            .decode(v.as_str().unwrap_or_default())
-                            .map_err(|_| corrupt("bad base64 data"))?,
-                    ),
-                };
-            }
-            query.execute(&mut *tx).await?;
+            insert_row(&mut tx, table, columns, values).await?;
             *summary.rows.entry((*table).to_owned()).or_default() += 1;
             progress(Progress::Row);
         }
@@ -319,6 +292,42 @@ fn to_json(row: &AnyRow, index: usize, kind: Kind) -> Result<Value, StoreError> 
     })
 }
 
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    columns: &[(&str, Kind)],
+    values: &[Value],
+) -> Result<(), StoreError> {
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        names.join(", "),
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for ((_, kind), value) in columns.iter().zip(values) {
+        query = match (kind, value) {
+            (Int, Value::Null) => query.bind(None::<i64>),
+            (Int, v) => query.bind(v.as_i64().ok_or_else(|| corrupt("a number was expected"))?),
+            (Text, Value::Null) => query.bind(None::<String>),
+            (Text, v) => query.bind(
+                v.as_str()
+                    .ok_or_else(|| corrupt("text was expected"))?
+                    .to_owned(),
+            ),
+            (Bytes, v) => query.bind(
+                base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str().unwrap_or_default())
+                    .map_err(|_| corrupt("bad base64 data"))?,
+            ),
+        };
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+#[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(io_error)`
 fn io_error(e: std::io::Error) -> StoreError {
     StoreError::Config(format!("reading or writing the backup file failed: {e}"))
 }
