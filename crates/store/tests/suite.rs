@@ -775,7 +775,7 @@ async fn backup_while_writing_restores_consistently(store: Store) {
     let summary = store
         .backup(&mut file, |p| {
             if p == almanac_store::Progress::Row {
-                rows_seen += 1
+                rows_seen += 1;
             }
         })
         .await
