@@ -60,12 +60,12 @@ def start(data_dir: Path, *extra: str, env: dict | None = None) -> tuple[subproc
     raise AssertionError("server did not come up")
 
 
-def request(port: int, method: str, path: str, body: str | None = None, user: str = "alice") -> tuple[int, str]:
+def request(port: int, method: str, path: str, body: str | None = None, user: str = "alice", depth: str = "0") -> tuple[int, str]:
     token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", method=method,
         data=body.encode() if body is not None else None,
-        headers={"Authorization": f"Basic {token}", "Content-Type": "text/calendar", "Depth": "0"},
+        headers={"Authorization": f"Basic {token}", "Content-Type": "text/calendar", "Depth": depth},
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -287,3 +287,40 @@ def test_backup_while_writing_then_restore(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_probe_reports_like_a_nagios_plugin(tmp_path):
+    almanac(tmp_path, "user", "add", "probe", "--email", "p@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    secret = tmp_path / "probe.password"
+    secret.write_text(PASSWORD + "\n")
+    wrong = tmp_path / "wrong.password"
+    wrong.write_text("not the password\n")
+    proc, port = start(tmp_path)
+    url = f"http://127.0.0.1:{port}/"
+
+    def probe(*extra, password=secret):
+        return subprocess.run([BIN, "probe", url, "--user", "probe", "--password-file", str(password), *extra],
+                              capture_output=True, text=True, timeout=60)
+
+    try:
+        ok = probe()
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert ok.stdout.startswith("OK - ") and "| discover=" in ok.stdout and "delete=" in ok.stdout
+        slow = probe("--warn-ms", "0")
+        assert slow.returncode == 1 and slow.stdout.startswith("WARNING - "), slow.stdout
+        denied = probe(password=wrong)
+        assert denied.returncode == 2 and denied.stdout.startswith("CRITICAL - discover:") and "401" in denied.stdout
+        almanac(tmp_path, "maintenance", "on", "--message", "probe test")
+        down = probe()
+        assert down.returncode == 2 and down.stdout.startswith("CRITICAL - put:") and "503" in down.stdout, down.stdout
+        almanac(tmp_path, "maintenance", "off")
+        missing = probe(password=tmp_path / "nope")
+        assert missing.returncode == 3 and missing.stdout.startswith("UNKNOWN - ")
+        # The probe leaves nothing behind.
+        code, body = request(port, "PROPFIND", "/dav/calendars/probe/calendar/", user="probe", depth="1")
+        assert code == 207 and body.count("<D:response>") == 1, body
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    stopped = probe()
+    assert stopped.returncode == 2 and stopped.stdout.startswith("CRITICAL - discover:"), stopped.stdout

@@ -2,6 +2,7 @@
 
 mod backup;
 mod maintenance;
+mod probe;
 mod settings;
 mod users;
 
@@ -51,6 +52,8 @@ enum Command {
     Backup { file: std::path::PathBuf },
     /// Load a backup into an empty data directory or database (SQLite or PostgreSQL).
     Restore { file: std::path::PathBuf },
+    /// Run the synthetic transaction (put, get, report, webcal, delete) against a server; Nagios exit codes.
+    Probe(probe::ProbeArgs),
     /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
     Maintenance {
         #[command(subcommand)]
@@ -81,6 +84,7 @@ async fn main() -> Result<()> {
             let store = open_current(&config).await?;
             users::run(&store, command).await
         }
+        Command::Probe(args) => std::process::exit(probe::run(&args).await),
         Command::Backup { file } => {
             let store = open_current(&config).await?;
             backup::backup(&store, &file).await
