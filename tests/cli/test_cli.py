@@ -150,6 +150,8 @@ def test_outdated_schema_is_refused_until_migrated(tmp_path):
     backups = list((tmp_path / "backups").glob("before-migration-from-v0-*.jsonl.gz"))
     assert len(backups) == 1 and "Backed up" in done.stdout, done.stdout
     assert "up to date" in almanac(tmp_path, "migrate").stdout
+    checked = almanac(tmp_path, "check")
+    assert checked.returncode == 0 and "schema version: ok" in checked.stdout, checked.stdout + checked.stderr
     proc, _ = start(tmp_path)
     proc.terminate()
     assert proc.wait(10) == 0

@@ -54,6 +54,8 @@ enum Command {
     Restore { file: std::path::PathBuf },
     /// Run the synthetic transaction (put, get, report, webcal, delete) against a server; Nagios exit codes.
     Probe(probe::ProbeArgs),
+    /// Check the configuration, the schema version and the database's integrity.
+    Check,
     /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
     Maintenance {
         #[command(subcommand)]
@@ -84,6 +86,7 @@ async fn main() -> Result<()> {
             let store = open_current(&config).await?;
             users::run(&store, command).await
         }
+        Command::Check => check(&config).await,
         Command::Probe(args) => std::process::exit(probe::run(&args).await),
         Command::Backup { file } => {
             let store = open_current(&config).await?;
@@ -213,6 +216,29 @@ async fn migrate(
         "Applied migrations {applied:?}; schema version is now {}.",
         almanac_store::LATEST_VERSION
     );
+    Ok(())
+}
+
+async fn check(config: &almanac_web::Config) -> Result<()> {
+    println!(
+        "configuration: ok (data directory {}, database {})",
+        config.data_dir.display(),
+        redact(&config.database_url())
+    );
+    let store = Store::open(&config.database_url()).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact(&config.database_url())
+        )
+    })?;
+    let findings = store.check().await?;
+    for finding in &findings {
+        let mark = if finding.ok { "ok" } else { "PROBLEM" };
+        println!("{}: {mark} ({})", finding.what, finding.detail);
+    }
+    if findings.iter().any(|f| !f.ok) {
+        bail!("the check found problems");
+    }
     Ok(())
 }
 

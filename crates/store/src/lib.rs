@@ -8,6 +8,7 @@
 //! tokens and CTags are made of.
 
 mod backup;
+mod check;
 mod collections;
 mod error;
 mod items;
@@ -17,6 +18,7 @@ mod settings;
 mod users;
 
 pub use backup::{BackupSummary, Progress};
+pub use check::Finding;
 pub use error::StoreError;
 pub use migrate::{SchemaState, LATEST_VERSION};
 pub use model::{

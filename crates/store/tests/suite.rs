@@ -84,6 +84,7 @@ on_both_backends!(
     upgrade_from_version_1_keeps_every_row,
     maintenance_mode,
     backup_while_writing_restores_consistently,
+    check_finds_broken_invariants,
 );
 
 async fn migrations(store: Store) {
@@ -845,4 +846,29 @@ async fn backup_while_writing_restores_consistently(store: Store) {
             .await
             .unwrap();
     }
+}
+
+async fn check_finds_broken_invariants(store: Store) {
+    let fresh = store.check().await.unwrap();
+    assert_eq!(fresh.len(), 1);
+    assert!(!fresh[0].ok, "a fresh database is not ready yet");
+    store.migrate().await.unwrap();
+    populate(&store, 3).await;
+    let findings = store.check().await.unwrap();
+    assert!(findings.iter().all(|f| f.ok), "{findings:?}");
+    store
+        .execute_raw("UPDATE collections SET sync_revision = 0 WHERE path = 'cal'")
+        .await
+        .unwrap();
+    store
+        .execute_raw("DELETE FROM changes WHERE name = 'e1.ics'")
+        .await
+        .unwrap();
+    let findings = store.check().await.unwrap();
+    let broken: Vec<&str> = findings
+        .iter()
+        .filter(|f| !f.ok)
+        .map(|f| f.what.as_str())
+        .collect();
+    assert_eq!(broken, ["sync revisions", "change log"], "{findings:?}");
 }
