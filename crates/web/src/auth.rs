@@ -31,6 +31,8 @@ pub struct Principal {
     pub id: i64,
     pub name: String,
     pub email: String,
+    /// Operators: they may write during maintenance mode (and so may the probe).
+    pub is_admin: bool,
 }
 
 #[derive(Debug)]
@@ -97,6 +99,7 @@ impl Authenticator {
                     id: account.id,
                     name: account.name,
                     email: account.email,
+                    is_admin: account.is_admin.0,
                 };
                 let mut cache = self.verified.lock();
                 if cache.len() >= CACHE_MAX_ENTRIES {

@@ -992,6 +992,16 @@ async fn maintenance_refuses_every_write_and_keeps_reads() {
         response_hrefs(&s.report("alice", CAL, sync).await.body),
         std::slice::from_ref(&item)
     );
+    // Operators (and the probe) may still write, to check the service.
+    s.admin("operator").await;
+    let r = s
+        .put_ics(
+            "operator",
+            "/dav/calendars/operator/calendar/check.ics",
+            &ics,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
     s.store.set_maintenance(None).await.unwrap();
     assert_eq!(
         s.put_ics("alice", &format!("{CAL}new.ics"), &ics)

@@ -141,7 +141,7 @@ async fn dispatch(request: DavRequest) -> DavResult {
         request.method.as_str(),
         "PUT" | "POST" | "DELETE" | "PROPPATCH" | "MKCOL" | "MKCALENDAR" | "COPY" | "MOVE"
     );
-    if writes {
+    if writes && !request.principal.is_admin {
         if let Some(maintenance) = request.state.store.maintenance().await.map_err(internal)? {
             return Ok(crate::maintenance::refusal(&maintenance, true));
         }

@@ -60,13 +60,21 @@ impl Server {
 
     /// Creates a user with a calendar named "calendar", like `almanac user add`.
     pub async fn user(&self, name: &str) {
+        self.user_with(name, false).await;
+    }
+
+    pub async fn admin(&self, name: &str) {
+        self.user_with(name, true).await;
+    }
+
+    async fn user_with(&self, name: &str, is_admin: bool) {
         let user = self
             .store
             .create_user(
                 name,
                 &format!("{name}@example.org"),
                 &hash_password(PASSWORD),
-                false,
+                is_admin,
             )
             .await
             .unwrap();
