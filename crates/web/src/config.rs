@@ -37,6 +37,27 @@ impl Default for Limits {
     }
 }
 
+/// Branding and addresses: the plan never settled its name, so all of it is
+/// configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Site {
+    pub name: String,
+    /// The canonical address people use, for links in feeds and mails.
+    pub base_url: String,
+    pub support_email: String,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Self {
+            name: "Almanac".to_owned(),
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            support_email: "support@example.org".to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -46,6 +67,9 @@ pub struct Config {
     pub database_url: String,
     /// Empty: `data_dir/access.log`; "-": no access log.
     pub access_log: String,
+    /// Where announcements (`announcements/YYYY-MM-DD-slug.md`) live.
+    pub content_dir: PathBuf,
+    pub site: Site,
     pub limits: Limits,
 }
 
@@ -56,6 +80,8 @@ impl Default for Config {
             data_dir: PathBuf::from("almanac-data"),
             database_url: String::new(),
             access_log: String::new(),
+            content_dir: PathBuf::from("content"),
+            site: Site::default(),
             limits: Limits::default(),
         }
     }

@@ -9,17 +9,19 @@
 //! - `webcal`: whole-calendar export and import of .ics files.
 
 pub mod access_log;
+pub mod announcements;
 pub mod auth;
 pub mod config;
 pub(crate) mod dav;
 mod maintenance;
+mod pages;
 mod webcal;
 
 pub use config::{Config, Limits};
 
 use almanac_store::Store;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -54,7 +56,12 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/dav/", any(dav::handle))
         .route("/dav/{*path}", any(dav::handle))
         .route("/ics/{user}/{file}", any(webcal::alias))
-        .fallback(not_found)
+        .route("/blog", get(pages::blog))
+        .route("/blog/feed.atom", get(pages::blog_feed))
+        .route("/blog/{slug}", get(pages::blog_post))
+        .route("/static/site.css", get(pages::stylesheet))
+        .route("/static/logo.svg", get(pages::logo))
+        .fallback(pages::not_found)
         .with_state(state);
     match log {
         Some(log) => app.layer(axum::middleware::from_fn_with_state(
@@ -77,13 +84,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// DAV clients given only the server's address start at `/`: send them on
 /// to the DAV root, as `/.well-known/caldav` does.
-async fn root(request: Request) -> Response {
+async fn root(state: State<AppState>, request: Request) -> Response {
     match request.method().as_str() {
-        "GET" | "HEAD" => (
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "Almanac calendar server. Point your calendar client at this address.\n",
-        )
-            .into_response(),
+        "GET" | "HEAD" => pages::home(state).await,
         _ => Redirect::permanent(almanac_dav::paths::ROOT).into_response(),
     }
 }
@@ -91,13 +94,4 @@ async fn root(request: Request) -> Response {
 /// RFC 6764: a client given only the host name finds the DAV root here.
 async fn well_known() -> Redirect {
     Redirect::permanent(almanac_dav::paths::ROOT)
-}
-
-async fn not_found(request: Request) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("Nothing here: {}\n", request.uri().path()),
-    )
-        .into_response()
 }

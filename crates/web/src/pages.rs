@@ -1,0 +1,211 @@
+//! Server-rendered pages in the site's one look: home, announcements and
+//! their feed, error pages, and the static files they use.
+
+use crate::announcements::{self, Post};
+use crate::config::Site;
+use crate::AppState;
+use askama::Template;
+use atom_syndication::{Content, Entry, Feed, Link, Person, Text};
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    posts: Vec<Post>,
+}
+
+#[derive(Template)]
+#[template(path = "blog_index.html")]
+struct BlogIndex<'a> {
+    site: &'a Site,
+    section: &'a str,
+    posts: Vec<Post>,
+}
+
+#[derive(Template)]
+#[template(path = "blog_post.html")]
+struct BlogPost<'a> {
+    site: &'a Site,
+    section: &'a str,
+    post: Post,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// Renders a template, or a plain 500 if the template itself fails.
+pub(crate) fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn home(State(state): State<AppState>) -> Response {
+    let mut posts = announcements::load(&state.config.content_dir);
+    posts.truncate(3);
+    render(
+        StatusCode::OK,
+        &HomePage {
+            site: &state.config.site,
+            section: "home",
+            posts,
+        },
+    )
+}
+
+pub async fn blog(State(state): State<AppState>) -> Response {
+    let posts = announcements::load(&state.config.content_dir);
+    render(
+        StatusCode::OK,
+        &BlogIndex {
+            site: &state.config.site,
+            section: "blog",
+            posts,
+        },
+    )
+}
+
+pub async fn blog_post(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    match announcements::find(&state.config.content_dir, &slug) {
+        Some(post) => render(
+            StatusCode::OK,
+            &BlogPost {
+                site: &state.config.site,
+                section: "blog",
+                post,
+            },
+        ),
+        None => not_found_page(&state.config.site),
+    }
+}
+
+pub async fn blog_feed(State(state): State<AppState>) -> Response {
+    let site = &state.config.site;
+    let base = site.base_url.trim_end_matches('/');
+    let posts = announcements::load(&state.config.content_dir);
+    let entries: Vec<Entry> = posts
+        .iter()
+        .map(|post| {
+            let url = format!("{base}/blog/{}", post.slug);
+            let mut entry = Entry::default();
+            entry.set_id(url.clone());
+            entry.set_title(Text::plain(post.title.clone()));
+            entry.set_updated(day_start(post.date));
+            entry.set_published(Some(day_start(post.date)));
+            entry.set_links(vec![link(&url, "alternate")]);
+            entry.set_authors(vec![person(if post.author.is_empty() {
+                &site.name
+            } else {
+                &post.author
+            })]);
+            if let Some(summary) = &post.summary {
+                entry.set_summary(Some(Text::plain(summary.clone())));
+            }
+            let mut content = Content::default();
+            content.set_content_type(Some("html".to_owned()));
+            content.set_value(Some(post.html.clone()));
+            entry.set_content(Some(content));
+            entry
+        })
+        .collect();
+    let mut feed = Feed::default();
+    feed.set_id(format!("{base}/blog"));
+    feed.set_title(Text::plain(format!("{} announcements", site.name)));
+    feed.set_updated(
+        posts
+            .first()
+            .map_or_else(|| day_start(chrono::NaiveDate::MIN), |p| day_start(p.date)),
+    );
+    feed.set_links(vec![
+        link(&format!("{base}/blog/feed.atom"), "self"),
+        link(&format!("{base}/blog"), "alternate"),
+    ]);
+    feed.set_authors(vec![person(&site.name)]);
+    feed.set_entries(entries);
+    atom_response(&feed)
+}
+
+pub(crate) fn atom_response(feed: &Feed) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        feed.to_string(),
+    )
+        .into_response()
+}
+
+pub(crate) fn link(href: &str, rel: &str) -> Link {
+    let mut link = Link::default();
+    link.set_href(href);
+    link.set_rel(rel);
+    link
+}
+
+pub(crate) fn person(name: &str) -> Person {
+    let mut person = Person::default();
+    person.set_name(name);
+    person
+}
+
+fn day_start(date: chrono::NaiveDate) -> atom_syndication::FixedDateTime {
+    date.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .fixed_offset()
+}
+
+pub(crate) fn not_found_page(site: &Site) -> Response {
+    render(
+        StatusCode::NOT_FOUND,
+        &ErrorPage {
+            site,
+            section: "",
+            heading: "Page not found",
+            message:
+                "There is nothing at this address. It may have moved, or the link may be mistyped.",
+        },
+    )
+}
+
+pub async fn not_found(State(state): State<AppState>) -> Response {
+    not_found_page(&state.config.site)
+}
+
+pub async fn stylesheet() -> Response {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../static/site.css"),
+    )
+}
+
+pub async fn logo() -> Response {
+    static_file("image/svg+xml", include_str!("../static/logo.svg"))
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
