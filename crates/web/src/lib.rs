@@ -84,9 +84,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// DAV clients given only the server's address start at `/`: send them on
 /// to the DAV root, as `/.well-known/caldav` does.
-async fn root(state: State<AppState>, request: Request) -> Response {
+async fn root(State(state): State<AppState>, request: Request) -> Response {
     match request.method().as_str() {
-        "GET" | "HEAD" => pages::home(state).await,
+        "GET" | "HEAD" => pages::home(&state),
         _ => Redirect::permanent(almanac_dav::paths::ROOT).into_response(),
     }
 }

@@ -58,7 +58,7 @@ pub(crate) fn render(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-pub async fn home(State(state): State<AppState>) -> Response {
+pub fn home(state: &AppState) -> Response {
     let mut posts = announcements::load(&state.config.content_dir);
     posts.truncate(3);
     render(
