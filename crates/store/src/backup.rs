@@ -94,12 +94,47 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("settings", &[("name", Text), ("value", Text)]),
+    (
+        "probe_results",
+        &[
+            ("id", Int),
+            ("at", Int),
+            ("component", Text),
+            ("ok", Int),
+            ("latency_ms", Int),
+            ("message", Text),
+        ],
+    ),
+    (
+        "incidents",
+        &[
+            ("id", Int),
+            ("kind", Text),
+            ("title", Text),
+            ("status", Text),
+            ("starts_at", Int),
+            ("ends_at", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
+        "incident_updates",
+        &[
+            ("id", Int),
+            ("incident_id", Int),
+            ("at", Int),
+            ("status", Text),
+            ("message", Text),
+        ],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
 fn added_in(table: &str) -> i64 {
     match table {
         "settings" => 2,
+        "probe_results" | "incidents" | "incident_updates" => 3,
         _ => 1,
     }
 }
@@ -222,7 +257,9 @@ impl Store {
         self.migrate_to(version).await?;
         let mut summary = BackupSummary {
             schema_version: version,
-            rows: BTreeMap::new(),
+            rows: tables_at(version)
+                .map(|(t, _)| ((*t).to_owned(), 0))
+                .collect(),
         };
         let mut tx = self.pool.begin().await?;
         for line in lines {
@@ -256,7 +293,14 @@ impl Store {
         }
         if self.backend == Backend::Postgres {
             // Explicit ids were inserted: move each identity past them.
-            for table in ["users", "collections", "items"] {
+            for table in [
+                "users",
+                "collections",
+                "items",
+                "probe_results",
+                "incidents",
+                "incident_updates",
+            ] {
                 sqlx::query(&format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                      (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"

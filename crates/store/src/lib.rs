@@ -15,6 +15,7 @@ mod items;
 mod migrate;
 mod model;
 mod settings;
+mod status;
 mod users;
 
 pub use backup::{BackupSummary, Progress};
@@ -22,10 +23,13 @@ pub use check::Finding;
 pub use error::StoreError;
 pub use migrate::{SchemaState, LATEST_VERSION};
 pub use model::{
-    CalendarIndex, Change, Collection, CollectionUpdate, Item, ItemMeta, NewCollection, NewItem,
-    PutOutcome, User, WriteCondition,
+    CalendarIndex, Change, Collection, CollectionUpdate, Flag, Item, ItemMeta, NewCollection,
+    NewItem, PutOutcome, User, WriteCondition,
 };
 pub use settings::Maintenance;
+pub use status::{
+    Incident, IncidentUpdate, ProbeResult, Uptime, INCIDENT_STATUSES, MAINTENANCE_STATUSES,
+};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

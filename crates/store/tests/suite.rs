@@ -21,9 +21,11 @@ async fn postgres_store(name: &str) -> Option<Store> {
         return None;
     };
     let admin = Store::open(&base).await.expect("connect to PostgreSQL");
-    let db = format!("almanac_suite_{name}_{}", std::process::id());
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let db = format!("almanac_suite_{name}_{}_{n}", std::process::id());
     admin
-        .execute_raw(&format!("DROP DATABASE IF EXISTS {db}"))
+        .execute_raw(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .await
         .unwrap();
     admin
@@ -85,12 +87,13 @@ on_both_backends!(
     maintenance_mode,
     backup_while_writing_restores_consistently,
     check_finds_broken_invariants,
+    status_history,
 );
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
-    assert_eq!(store.pending_migrations().await.unwrap(), vec![1, 2]);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
+    assert_eq!(store.pending_migrations().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -605,7 +608,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2]);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert_eq!(
         store.user_by_name("gina").await.unwrap(),
@@ -871,4 +874,86 @@ async fn check_finds_broken_invariants(store: Store) {
         .map(|f| f.what.as_str())
         .collect();
     assert_eq!(broken, ["sync revisions", "change log"], "{findings:?}");
+}
+
+async fn status_history(store: Store) {
+    use almanac_store::{Flag, ProbeResult};
+    store.migrate().await.unwrap();
+    let result = |at, component: &str, ok| ProbeResult {
+        at,
+        component: component.into(),
+        ok: Flag(ok),
+        latency_ms: 12,
+        message: String::new(),
+    };
+    store
+        .record_probe_results(&[
+            result(100, "caldav", true),
+            result(100, "webcal", true),
+            result(200, "caldav", false),
+            result(300, "caldav", true),
+            result(300, "webcal", false),
+        ])
+        .await
+        .unwrap();
+    let latest = store.latest_probe_results().await.unwrap();
+    assert_eq!(
+        latest
+            .iter()
+            .map(|r| (r.component.as_str(), r.at, r.ok.0))
+            .collect::<Vec<_>>(),
+        [("caldav", 300, true), ("webcal", 300, false)]
+    );
+    let uptime = store.uptime_since(150).await.unwrap();
+    assert_eq!(uptime[0].0, "caldav");
+    assert_eq!(uptime[0].1.percent(), Some(50.0));
+    assert_eq!(uptime[1].1.percent(), Some(0.0));
+    assert_eq!(store.prune_probe_results(250).await.unwrap(), 3);
+
+    let outage = store
+        .open_incident(
+            "incident",
+            "Sync is slow",
+            "investigating",
+            "Looking into it.",
+            (1_000, None),
+        )
+        .await
+        .unwrap();
+    let planned = store
+        .open_incident(
+            "maintenance",
+            "Database upgrade",
+            "scheduled",
+            "Writes paused.",
+            (5_000, Some(6_000)),
+        )
+        .await
+        .unwrap();
+    store
+        .update_incident(outage, "resolved", "Fixed: a full disk.")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.update_incident(9_999, "resolved", "x").await,
+        Err(StoreError::NotFound)
+    ));
+    let incidents = store.incidents(10).await.unwrap();
+    let mut ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [outage, planned]);
+    let fixed = incidents.iter().find(|i| i.id == outage).unwrap();
+    let upcoming = incidents.iter().find(|i| i.id == planned).unwrap();
+    assert!(fixed.is_closed() && fixed.ends_at.is_some());
+    assert_eq!(
+        fixed
+            .updates
+            .iter()
+            .map(|u| u.status.as_str())
+            .collect::<Vec<_>>(),
+        ["resolved", "investigating"]
+    );
+    assert_eq!(upcoming.ends_at, Some(6_000));
+    assert!(!upcoming.is_closed());
+    assert_eq!(store.incidents(1).await.unwrap().len(), 1);
 }

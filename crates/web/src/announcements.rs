@@ -28,7 +28,11 @@ pub fn load(content_dir: &Path) -> Vec<Post> {
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| Path::new(n).extension().is_some_and(|e| e.eq_ignore_ascii_case("md")))
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+        })
         .collect();
     names.sort_unstable_by(|a, b| b.cmp(a));
     names
