@@ -1,7 +1,9 @@
 //! `almanac`: the command line of the Almanac calendar service.
 
 mod backup;
+mod incidents;
 mod maintenance;
+mod monitor;
 mod probe;
 mod settings;
 mod users;
@@ -54,6 +56,11 @@ enum Command {
     Restore { file: std::path::PathBuf },
     /// Run the synthetic transaction (put, get, report, webcal, delete) against a server; Nagios exit codes.
     Probe(probe::ProbeArgs),
+    /// Report incidents and planned maintenance on the status site.
+    Incident {
+        #[command(subcommand)]
+        command: incidents::IncidentCommand,
+    },
     /// Check the configuration, the schema version and the database's integrity.
     Check,
     /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
@@ -95,6 +102,10 @@ async fn run() -> Result<()> {
             users::run(&store, command).await
         }
         Command::Check => check(&config).await,
+        Command::Incident { command } => {
+            let store = open_current(&config).await?;
+            incidents::run(&store, command).await
+        }
         Command::Probe(args) => std::process::exit(probe::run(&args).await),
         Command::Backup { file } => {
             let store = open_current(&config).await?;
@@ -155,7 +166,34 @@ async fn serve(config: almanac_web::Config) -> Result<()> {
         "Almanac is listening on http://{address}/ (data in {})",
         config.data_dir.display()
     );
-    let app = router(AppState::new(store.clone(), config), log);
+    let local_base = if address.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", address.port())
+    } else {
+        format!("http://{address}")
+    };
+    monitor::spawn(store.clone(), &config, local_base);
+    let state = AppState::new(store.clone(), config);
+    if !state.config.status_listen.is_empty() {
+        let status_listener = tokio::net::TcpListener::bind(&state.config.status_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (status_listen)",
+                    state.config.status_listen
+                )
+            })?;
+        println!(
+            "The status site is also on http://{}/",
+            status_listener.local_addr()?
+        );
+        let status_app = almanac_web::status_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(status_listener, status_app).await {
+                tracing::error!(error = %e, "the status listener stopped");
+            }
+        });
+    }
+    let app = router(state, log);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -51,7 +51,7 @@ pub async fn run(store: &Store, command: MaintenanceCommand) -> Result<()> {
     Ok(())
 }
 
-fn parse_time(text: &str) -> Result<i64> {
+pub(crate) fn parse_time(text: &str) -> Result<i64> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.timestamp());
     }
@@ -61,7 +61,7 @@ fn parse_time(text: &str) -> Result<i64> {
     bail!("{text:?} is not a time: use 2026-12-01T18:00:00Z or \"2026-12-01 18:00\" (UTC)")
 }
 
-fn format_time(unix: i64) -> String {
+pub(crate) fn format_time(unix: i64) -> String {
     DateTime::<Utc>::from_timestamp(unix, 0).map_or_else(
         || unix.to_string(),
         |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),

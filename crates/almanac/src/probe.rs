@@ -37,12 +37,12 @@ const WARNING: i32 = 1;
 const CRITICAL: i32 = 2;
 const UNKNOWN: i32 = 3;
 
-struct Probe {
-    client: Client,
-    base: String,
-    user: String,
-    password: String,
-    timings: Vec<(&'static str, Duration)>,
+pub(crate) struct Probe {
+    pub client: Client,
+    pub base: String,
+    pub user: String,
+    pub password: String,
+    pub timings: Vec<(&'static str, Duration)>,
 }
 
 impl Probe {
@@ -83,7 +83,8 @@ impl Probe {
         }
     }
 
-    async fn transaction(&mut self, calendar: &str) -> Result<(), String> {
+    /// Runs every step; the error names the step that failed first.
+    pub(crate) async fn transaction(&mut self, calendar: &str) -> Result<(), String> {
         let uid = format!("almanac-probe-{}", chrono::Utc::now().timestamp_micros());
         let calendar_url = format!("{}/dav/calendars/{}/{calendar}/", self.base, self.user);
         let item_url = format!("{calendar_url}{uid}.ics");

@@ -20,8 +20,8 @@ async fn postgres_store(name: &str) -> Option<Store> {
         eprintln!("skipping the PostgreSQL run of {name}: ALMANAC_TEST_POSTGRES_URL is not set");
         return None;
     };
-    let admin = Store::open(&base).await.expect("connect to PostgreSQL");
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let admin = Store::open(&base).await.expect("connect to PostgreSQL");
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let db = format!("almanac_suite_{name}_{}_{n}", std::process::id());
     admin

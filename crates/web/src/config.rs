@@ -58,6 +58,30 @@ impl Default for Site {
     }
 }
 
+/// The probe `serve` runs on a schedule to feed the status site.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbeSchedule {
+    /// Seconds between runs; 0 turns the scheduled probe off.
+    pub interval_seconds: u64,
+    /// An account kept for the probe (an admin, so it can check writes
+    /// during maintenance).
+    pub user: String,
+    pub password_file: PathBuf,
+    pub calendar: String,
+}
+
+impl Default for ProbeSchedule {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 0,
+            user: "probe".to_owned(),
+            password_file: PathBuf::from("probe.password"),
+            calendar: "calendar".to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -69,7 +93,10 @@ pub struct Config {
     pub access_log: String,
     /// Where announcements (`announcements/YYYY-MM-DD-slug.md`) live.
     pub content_dir: PathBuf,
+    /// A second address serving only the status site (empty: none).
+    pub status_listen: String,
     pub site: Site,
+    pub probe: ProbeSchedule,
     pub limits: Limits,
 }
 
@@ -81,7 +108,9 @@ impl Default for Config {
             database_url: String::new(),
             access_log: String::new(),
             content_dir: PathBuf::from("content"),
+            status_listen: String::new(),
             site: Site::default(),
+            probe: ProbeSchedule::default(),
             limits: Limits::default(),
         }
     }

@@ -15,6 +15,7 @@ pub mod config;
 pub(crate) mod dav;
 mod maintenance;
 mod pages;
+pub mod status;
 mod webcal;
 
 pub use config::{Config, Limits};
@@ -33,12 +34,14 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub auth: Arc<auth::Authenticator>,
+    pub status: Arc<status::StatusCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         Self {
             auth: Arc::new(auth::Authenticator::new(store.clone())),
+            status: Arc::new(status::StatusCache::default()),
             store,
             config: Arc::new(config),
         }
@@ -59,6 +62,7 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/blog", get(pages::blog))
         .route("/blog/feed.atom", get(pages::blog_feed))
         .route("/blog/{slug}", get(pages::blog_post))
+        .merge(status_routes())
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
         .fallback(pages::not_found)
@@ -70,6 +74,24 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         )),
         None => app,
     }
+}
+
+fn status_routes() -> Router<AppState> {
+    Router::new()
+        .route("/status", get(status::page))
+        .route("/status.json", get(status::json))
+        .route("/status/feed.atom", get(status::feed))
+}
+
+/// The status site alone, for its own listener or host name: it stays up
+/// when the calendar service is in trouble.
+pub fn status_router(state: AppState) -> Router {
+    status_routes()
+        .route("/", get(|| async { Redirect::to("/status") }))
+        .route("/static/site.css", get(pages::stylesheet))
+        .route("/static/logo.svg", get(pages::logo))
+        .fallback(pages::not_found)
+        .with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

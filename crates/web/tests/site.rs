@@ -1,0 +1,190 @@
+//! The pages around the DAV server: home, announcements and their feed, the
+//! status site (also with its database gone), error pages.
+
+mod common;
+
+use almanac_store::{Flag, ProbeResult};
+use common::Server;
+use reqwest::StatusCode;
+use std::path::Path;
+
+fn post(dir: &Path, file: &str, title: &str) {
+    let folder = dir.join("announcements");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join(file),
+        format!(
+            "---\ntitle: {title}\nauthor: Ops\nsummary: About {title}\n---\nBody of *{title}*.\n"
+        ),
+    )
+    .unwrap();
+}
+
+async fn with_content() -> (Server, tempfile::TempDir) {
+    let content = tempfile::tempdir().unwrap();
+    let config = almanac_web::Config {
+        content_dir: content.path().to_owned(),
+        ..almanac_web::Config::default()
+    };
+    (Server::start_with(config).await, content)
+}
+
+#[tokio::test]
+async fn announcements_newest_first_without_restart() {
+    let (s, content) = with_content().await;
+    let home = s.send(None, "GET", "/", &[], "").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("No announcements yet."));
+    for (file, title) in [
+        ("2026-01-01-one.md", "First"),
+        ("2026-02-01-two.md", "Second"),
+        ("2026-03-01-three.md", "Third <b>bold</b>"),
+        ("2026-04-01-four.md", "Fourth"),
+    ] {
+        post(content.path(), file, title);
+    }
+    std::fs::write(content.path().join("announcements/notes.md"), "not a post").unwrap();
+    let home = s.send(None, "GET", "/", &[], "").await;
+    let titles: Vec<&str> = ["Fourth", "Third", "Second", "First"]
+        .into_iter()
+        .filter(|t| home.body.contains(&format!(">{t}")))
+        .collect();
+    assert_eq!(
+        titles,
+        ["Fourth", "Third", "Second"],
+        "the last three on the home page"
+    );
+    assert!(home
+        .body
+        .contains(r#"<a href="/blog">More announcements</a>"#));
+    assert!(
+        home.body.contains("Third &#60;b&#62;bold&#60;/b&#62;") && !home.body.contains("<b>bold"),
+        "titles are escaped"
+    );
+    let blog = s.send(None, "GET", "/blog", &[], "").await;
+    let order: Vec<usize> = ["Fourth", "Third", "Second", "First"]
+        .iter()
+        .map(|t| blog.body.find(&format!(">{t}")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first");
+    let one = s.send(None, "GET", "/blog/two", &[], "").await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert!(one.body.contains("<h1>Second</h1>") && one.body.contains("Body of <em>Second</em>."));
+    let missing = s.send(None, "GET", "/blog/nope", &[], "").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body.contains("Page not found")
+            && missing.body.contains("<link rel=\"stylesheet\""),
+        "in the site's look"
+    );
+    let feed = s.send(None, "GET", "/blog/feed.atom", &[], "").await;
+    assert!(feed
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/atom+xml"));
+    assert_eq!(feed.body.matches("<entry>").count(), 4);
+    assert!(feed
+        .body
+        .contains("<id>http://127.0.0.1:8080/blog/four</id>"));
+}
+
+#[tokio::test]
+async fn status_keeps_answering_when_the_database_is_gone() {
+    let s = Server::start().await;
+    let now = chrono::Utc::now().timestamp();
+    let result = |component: &str, ok| ProbeResult {
+        at: now,
+        component: component.into(),
+        ok: Flag(ok),
+        latency_ms: 5,
+        message: if ok { String::new() } else { "put: 503".into() },
+    };
+    s.store
+        .record_probe_results(&[
+            result("website", true),
+            result("caldav", false),
+            result("webcal", true),
+            result("database", true),
+        ])
+        .await
+        .unwrap();
+    s.store
+        .open_incident(
+            "incident",
+            "Writes fail",
+            "investigating",
+            "Looking into <it>.",
+            (now, None),
+        )
+        .await
+        .unwrap();
+    let page = s.send(None, "GET", "/status", &[], "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Calendar sync (CalDAV)") && page.body.contains("state-down"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Looking into &#60;it&#62;."),
+        "escaped: {}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("Some parts of the service have problems"));
+    let json: serde_json::Value =
+        serde_json::from_str(&s.send(None, "GET", "/status.json", &[], "").await.body).unwrap();
+    assert_eq!(json["stale"], false);
+    let states: Vec<(&str, &str)> = json["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("website", "up"),
+            ("caldav", "down"),
+            ("webcal", "up"),
+            ("signup", "unknown"),
+            ("database", "up")
+        ]
+    );
+    assert_eq!(json["components"][0]["uptime_24h"], 100.0);
+
+    s.store.close().await;
+    let page = s.send(None, "GET", "/status", &[], "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("last known state"), "{}", page.body);
+    assert!(page.body.contains("Writes fail"), "incidents still shown");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.send(None, "GET", "/status.json", &[], "").await.body).unwrap();
+    assert_eq!(json["stale"], true);
+    assert_eq!(
+        json["components"][4]["state"], "down",
+        "the database is reported down"
+    );
+    assert_eq!(json["components"][2]["state"], "up");
+    let health = s.send(None, "GET", "/healthz", &[], "").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn maintenance_shows_on_the_status_page() {
+    let s = Server::start().await;
+    s.store
+        .set_maintenance(Some(("Moving disks.", None)))
+        .await
+        .unwrap();
+    let page = s.send(None, "GET", "/status", &[], "").await;
+    assert!(
+        page.body
+            .contains("Maintenance: changes are paused. Moving disks."),
+        "{}",
+        page.body
+    );
+    let css = s.send(None, "GET", "/static/site.css", &[], "").await;
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+}
