@@ -16,11 +16,11 @@ async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
 /// A fresh PostgreSQL database, or None (with a printed reason) when no
 /// server is configured.
 async fn postgres_store(name: &str) -> Option<Store> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let Ok(base) = std::env::var("ALMANAC_TEST_POSTGRES_URL") else {
         eprintln!("skipping the PostgreSQL run of {name}: ALMANAC_TEST_POSTGRES_URL is not set");
         return None;
     };
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let admin = Store::open(&base).await.expect("connect to PostgreSQL");
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let db = format!("almanac_suite_{name}_{}_{n}", std::process::id());
