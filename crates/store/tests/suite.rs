@@ -88,6 +88,8 @@ on_both_backends!(
     backup_while_writing_restores_consistently,
     check_finds_broken_invariants,
     status_history,
+    upgrade_from_version_2_keeps_every_row,
+    failed_migration_changes_nothing,
 );
 
 async fn migrations(store: Store) {
@@ -956,4 +958,45 @@ async fn status_history(store: Store) {
     assert_eq!(upcoming.ends_at, Some(6_000));
     assert!(!upcoming.is_closed());
     assert_eq!(store.incidents(1).await.unwrap().len(), 1);
+}
+
+async fn upgrade_from_version_2_keeps_every_row(store: Store) {
+    assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
+    populate(&store, 5).await;
+    let before = snapshot(&store).await;
+    assert_eq!(store.migrate().await.unwrap(), vec![3]);
+    let after = snapshot(&store).await;
+    // Same rows; the header and the new, empty tables differ.
+    let rows = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(rows(&before), rows(&after));
+    let header = after.lines().next().unwrap();
+    assert!(
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":3"#),
+        "{header}"
+    );
+}
+
+async fn failed_migration_changes_nothing(store: Store) {
+    store.migrate_to(2).await.unwrap();
+    populate(&store, 2).await;
+    // Something in the way of migration 3: it must fail as a whole.
+    store
+        .execute_raw("CREATE TABLE incidents (x BIGINT)")
+        .await
+        .unwrap();
+    assert!(store.migrate().await.is_err());
+    assert_eq!(
+        store.schema_state().await.unwrap(),
+        SchemaState::Behind { found: 2 }
+    );
+    let probe_table = store
+        .execute_raw("SELECT COUNT(*) FROM probe_results")
+        .await;
+    assert!(
+        probe_table.is_err(),
+        "the first table of migration 3 was rolled back too"
+    );
+    assert!(store.user_by_name("hank").await.unwrap().is_some());
+    store.execute_raw("DROP TABLE incidents").await.unwrap();
+    assert_eq!(store.migrate().await.unwrap(), vec![3]);
 }
