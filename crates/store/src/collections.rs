@@ -76,6 +76,7 @@ impl Store {
         owner_id: i64,
         new: &NewCollection,
     ) -> Result<Collection, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let created = insert_collection(&mut tx, owner_id, new).await?;
         tx.commit().await?;
@@ -90,6 +91,7 @@ impl Store {
         live: &CollectionUpdate,
         dead: &[(String, Option<String>)],
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let columns = [
             ("displayname", &live.displayname),
@@ -136,6 +138,7 @@ impl Store {
         item_name: &str,
         dead: &[(String, Option<String>)],
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         write_dead_properties(&mut tx, collection_id, item_name, dead).await?;
         tx.commit().await?;
@@ -169,6 +172,7 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "UPDATE collections SET path = $3 || substr(path, length($2) + 1), modified_at = $4 \
@@ -194,6 +198,7 @@ impl Store {
         to: &str,
         deep: bool,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let sql = if deep {
             format!(

@@ -96,6 +96,7 @@ impl Store {
         condition: &WriteCondition,
         max_items: i64,
     ) -> Result<PutOutcome, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // Writing first takes SQLite's write lock at once, so two writers queue
         // on busy_timeout instead of failing on a read-to-write upgrade.
@@ -173,6 +174,7 @@ impl Store {
         name: &str,
         condition: &WriteCondition,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let revision = bump_revision(&mut tx, collection_id).await?;
         let existing: Option<(String,)> =
@@ -208,6 +210,7 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let revision = bump_revision(&mut tx, collection_id).await?;
         let moved = sqlx::query(
@@ -258,6 +261,7 @@ impl Store {
         to: (i64, &str),
     ) -> Result<(), StoreError> {
         let props = self.dead_properties(from.0, from.1).await?;
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let dead: Vec<(String, Option<String>)> =
             props.into_iter().map(|(n, v)| (n, Some(v))).collect();

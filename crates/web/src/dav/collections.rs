@@ -150,7 +150,7 @@ pub async fn copy_or_move(request: &DavRequest, source: Target, is_move: bool) -
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("f"));
     let dest = resolve_path(request, &dest_path).await?;
     match source {
-        Target::Item { parent, meta } => {
+        Target::Item { parent, meta, .. } => {
             copy_item(
                 request,
                 (&parent, &meta.name),
@@ -202,7 +202,7 @@ async fn clear_destination(
         ));
     }
     match dest {
-        Target::Item { parent, meta } => store
+        Target::Item { parent, meta, .. } => store
             .delete_item(parent.id, &meta.name, &WriteCondition::Always)
             .await
             .map_err(internal)?,
@@ -333,7 +333,7 @@ async fn copy_collection(
             path.clone()
         }
         Target::Collection(c) => c.path.clone(),
-        Target::Item { parent, meta } => format!("{}/{}", parent.path, meta.name),
+        Target::Item { parent, meta, .. } => format!("{}/{}", parent.path, meta.name),
         _ => return Err(DavError::new(403, "A collection cannot be copied there.")),
     };
     if dest_path.starts_with(&format!("{}/", source.path)) {

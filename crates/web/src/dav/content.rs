@@ -11,27 +11,20 @@ use axum::response::IntoResponse;
 
 pub async fn get(request: &DavRequest, target: Target) -> DavResult {
     match target {
-        Target::Item { parent, meta } => {
+        Target::Item { meta, data, .. } => {
             if request.header("if-none-match").is_some_and(|v| {
                 v.split(',')
                     .any(|t| t.trim() == meta.etag || t.trim() == "*")
             }) {
                 return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, meta.etag)]).into_response());
             }
-            let item = request
-                .state
-                .store
-                .item(parent.id, &meta.name)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| DavError::new(404, "No such resource."))?;
-            let mut response = item.data.into_response();
+            let mut response = data.unwrap_or_default().into_response();
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, header_value(&item.meta.content_type));
-            headers.insert(header::ETAG, header_value(&item.meta.etag));
+            headers.insert(header::CONTENT_TYPE, header_value(&meta.content_type));
+            headers.insert(header::ETAG, header_value(&meta.etag));
             headers.insert(
                 header::LAST_MODIFIED,
-                header_value(&http_date(item.meta.modified_at)),
+                header_value(&http_date(meta.modified_at)),
             );
             Ok(response)
         }
@@ -54,7 +47,7 @@ fn header_value(text: &str) -> HeaderValue {
 
 pub async fn put(request: &DavRequest, target: Target) -> DavResult {
     match target {
-        Target::Item { parent, meta } => store_member(request, &parent, &meta.name).await,
+        Target::Item { parent, meta, .. } => store_member(request, &parent, &meta.name).await,
         Target::Absent {
             parent: Parent::Collection(parent),
             name,
@@ -245,7 +238,7 @@ pub(crate) async fn write_item(
 pub async fn delete(request: &DavRequest, target: Target) -> DavResult {
     let store = &request.state.store;
     match target {
-        Target::Item { parent, meta } => {
+        Target::Item { parent, meta, .. } => {
             store
                 .delete_item(parent.id, &meta.name, &request.write_condition())
                 .await

@@ -43,6 +43,8 @@ pub(crate) enum Target {
     Item {
         parent: Collection,
         meta: ItemMeta,
+        /// The content, already read for GET and HEAD (one query, not two).
+        data: Option<Vec<u8>>,
     },
     /// Nothing here yet; `parent` is where a MKCOL or PUT would create it.
     Absent {
@@ -180,11 +182,10 @@ pub(crate) async fn resolve_path(request: &DavRequest, path: &DavPath) -> Result
             let store = &request.state.store;
             let owner = request.principal.id;
             let full = segments.join("/");
-            if let Some(collection) = store.collection(owner, &full).await.map_err(internal)? {
-                return Ok(Target::Collection(collection));
-            }
             let name = segments.last().cloned().unwrap_or_default();
             let parent_path = segments[..segments.len() - 1].join("/");
+            // Members first: they are what clients ask for most, and a path
+            // cannot name both a member and a collection.
             let parent = if parent_path.is_empty() {
                 Parent::Home
             } else {
@@ -198,11 +199,24 @@ pub(crate) async fn resolve_path(request: &DavRequest, path: &DavPath) -> Result
                 }
             };
             if let Parent::Collection(c) = &parent {
-                if let Some(meta) = store.item_meta(c.id, &name).await.map_err(internal)? {
+                let found = if matches!(request.method.as_str(), "GET" | "HEAD") {
+                    let item = store.item(c.id, &name).await.map_err(internal)?;
+                    item.map(|i| (i.meta, Some(i.data)))
+                } else {
+                    let meta = store.item_meta(c.id, &name).await.map_err(internal)?;
+                    meta.map(|m| (m, None))
+                };
+                if let Some((meta, data)) = found {
                     return Ok(Target::Item {
                         parent: c.clone(),
                         meta,
+                        data,
                     });
+                }
+            }
+            if !matches!(parent, Parent::Missing) {
+                if let Some(collection) = store.collection(owner, &full).await.map_err(internal)? {
+                    return Ok(Target::Collection(collection));
                 }
             }
             Ok(Target::Absent {

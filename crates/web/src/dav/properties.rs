@@ -79,7 +79,7 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
                 list_members(request, &collection, &wanted, quota, &mut out).await?;
             }
         }
-        Target::Item { parent, meta } => {
+        Target::Item { parent, meta, .. } => {
             let data = if wanted.wants(&props::CALENDAR_DATA) {
                 let item = request
                     .state
@@ -207,7 +207,7 @@ pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
                 };
                 (c, String::new(), href, writable)
             }
-            Target::Item { parent, meta } => {
+            Target::Item { parent, meta, .. } => {
                 let href = paths::member_href(
                     &paths::collection_href(&request.principal.name, &parent.path),
                     &meta.name,

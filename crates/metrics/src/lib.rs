@@ -1,0 +1,1 @@
+//! Metrics: access-log parsing, the metric catalogue and time series.
