@@ -35,6 +35,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub auth: Arc<auth::Authenticator>,
     pub status: Arc<status::StatusCache>,
+    listings: Arc<dav::listing_cache::ListingCache>,
 }
 
 impl AppState {
@@ -42,6 +43,7 @@ impl AppState {
         Self {
             auth: Arc::new(auth::Authenticator::new(store.clone())),
             status: Arc::new(status::StatusCache::default()),
+            listings: Arc::default(),
             store,
             config: Arc::new(config),
         }

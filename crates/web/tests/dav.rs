@@ -1010,3 +1010,48 @@ async fn maintenance_refuses_every_write_and_keeps_reads() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn repeated_listings_follow_every_change() {
+    let s = Server::start().await;
+    s.user("alice").await;
+    let list = || s.propfind("alice", CAL, "1", "<D:getetag/><D:displayname/>");
+    s.put_ics(
+        "alice",
+        &format!("{CAL}a.ics"),
+        &event("a", "20261201T100000Z", "A"),
+    )
+    .await;
+    let first = list().await;
+    assert_eq!(
+        first.body,
+        list().await.body,
+        "an unchanged calendar lists the same"
+    );
+    let put = s
+        .put_ics(
+            "alice",
+            &format!("{CAL}a.ics"),
+            &event("a", "20261201T110000Z", "A moved"),
+        )
+        .await;
+    let etag = put.header("etag").unwrap().replace('"', "&quot;");
+    let after_put = list().await;
+    assert!(
+        after_put.body.contains(&etag),
+        "the new ETag shows at once: {}",
+        after_put.body
+    );
+    let patch = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Renamed</D:displayname></D:prop></D:set></D:propertyupdate>"#;
+    s.send(Some("alice"), "PROPPATCH", CAL, &[], patch).await;
+    assert!(
+        list()
+            .await
+            .body
+            .contains("<D:displayname>Renamed</D:displayname>"),
+        "a rename in the same second shows at once"
+    );
+    s.send(Some("alice"), "DELETE", &format!("{CAL}a.ics"), &[], "")
+        .await;
+    assert_eq!(response_hrefs(&list().await.body), [CAL]);
+}

@@ -3,6 +3,7 @@
 
 mod collections;
 pub(crate) mod content;
+pub(crate) mod listing_cache;
 mod properties;
 mod report;
 

@@ -1,6 +1,6 @@
 //! PROPFIND and PROPPATCH.
 
-use super::{internal, multistatus, DavRequest, DavResult, Depth, Target};
+use super::{internal, listing_cache, multistatus, DavRequest, DavResult, Depth, Target};
 use almanac_dav::multistatus::{Multistatus, PropStats};
 use almanac_dav::names::PropName;
 use almanac_dav::paths;
@@ -72,11 +72,27 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
             }
         }
         Target::Collection(collection) => {
+            // A calendar's listing depends only on its revision, its own
+            // live properties and the request — unless dead properties or
+            // the quota (which other calendars change) are asked for.
+            let cacheable = depth == Depth::One
+                && collection.is_calendar()
+                && quota.is_none()
+                && !wanted.needs_dead_properties();
+            let cache_key = cacheable.then(|| listing_cache::key(&collection, &request.body));
+            if let Some(body) = cache_key.and_then(|k| request.state.listings.get(k)) {
+                return Ok(multistatus(body.as_str().to_owned()));
+            }
             let dead = dead_properties(request, &wanted, collection.id, "").await?;
             let node = request.collection_node(&collection, quota, dead);
             out.response(&node.href, &propstats(&node, &wanted, &ctx));
             if depth == Depth::One {
                 list_members(request, &collection, &wanted, quota, &mut out).await?;
+            }
+            if let Some(key) = cache_key {
+                let body = std::sync::Arc::new(out.finish(None));
+                request.state.listings.put(key, body.clone());
+                return Ok(multistatus(body.as_str().to_owned()));
             }
         }
         Target::Item { parent, meta, .. } => {
