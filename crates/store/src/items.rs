@@ -305,7 +305,7 @@ fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item, StoreError> {
 }
 
 /// A strong ETag: a hash of the exact bytes stored.
-fn etag_of(data: &[u8]) -> String {
+pub fn etag_of(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
     format!("\"{}\"", crate::hex(&digest[..12]))
 }

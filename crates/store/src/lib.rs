@@ -21,6 +21,7 @@ mod users;
 pub use backup::{BackupSummary, Progress};
 pub use check::Finding;
 pub use error::StoreError;
+pub use items::etag_of;
 pub use migrate::{SchemaState, LATEST_VERSION};
 pub use model::{
     CalendarIndex, Change, Collection, CollectionUpdate, Flag, Item, ItemMeta, NewCollection,
