@@ -27,11 +27,13 @@ impl Day {
     }
 
     /// The Monday that starts this day's ISO week.
+    #[must_use]
     pub fn week_start(self) -> Self {
         // 1970-01-01 was a Thursday: day 0 is 3 days after a Monday.
         Self(self.0 - (self.0 + 3).rem_euclid(7))
     }
 
+    #[must_use]
     pub fn plus(self, days: i32) -> Self {
         Self(self.0 + days)
     }
@@ -49,7 +51,10 @@ mod tests {
     fn round_trips_and_weeks_start_on_monday() {
         let day = Day::from_ymd(2026, 11, 26).unwrap();
         assert_eq!(day.date(), NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
-        assert_eq!(day.week_start().date(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+        assert_eq!(
+            day.week_start().date(),
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+        );
         let monday = Day::from_ymd(2026, 11, 23).unwrap();
         assert_eq!(monday.week_start(), monday);
         assert_eq!(Day::from_ymd(1970, 1, 1), Some(Day(0)));

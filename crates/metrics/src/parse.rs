@@ -43,8 +43,10 @@ impl LineParser {
     pub fn parse<'a>(&mut self, line: &'a str) -> Result<LogRecord<'a>, Malformed> {
         let bytes = line.as_bytes();
         let host_end = memchr(b' ', bytes).ok_or(Malformed::Prefix)?;
-        let ident_end = host_end + 1 + memchr(b' ', &bytes[host_end + 1..]).ok_or(Malformed::Prefix)?;
-        let open = ident_end + 1 + memchr(b'[', &bytes[ident_end + 1..]).ok_or(Malformed::Prefix)?;
+        let ident_end =
+            host_end + 1 + memchr(b' ', &bytes[host_end + 1..]).ok_or(Malformed::Prefix)?;
+        let open =
+            ident_end + 1 + memchr(b'[', &bytes[ident_end + 1..]).ok_or(Malformed::Prefix)?;
         if open < ident_end + 2 || bytes[open - 1] != b' ' {
             return Err(Malformed::Prefix);
         }
@@ -126,7 +128,8 @@ impl LineParser {
                 day
             }
         };
-        let field = |range: std::ops::Range<usize>| parse_digits(&stamp[range]).ok_or(Malformed::Time);
+        let field =
+            |range: std::ops::Range<usize>| parse_digits(&stamp[range]).ok_or(Malformed::Time);
         if stamp[11] != b':' || stamp[14] != b':' || stamp[17] != b':' || stamp[20] != b' ' {
             return Err(Malformed::Time);
         }
@@ -137,7 +140,8 @@ impl LineParser {
             b'-' => -i64::try_from(offset).unwrap_or(0),
             _ => return Err(Malformed::Time),
         };
-        let local = i64::from(day.0) * 86_400 + i64::try_from(seconds).map_err(|_| Malformed::Time)?;
+        let local =
+            i64::from(day.0) * 86_400 + i64::try_from(seconds).map_err(|_| Malformed::Time)?;
         Ok((day, local - offset))
     }
 }

@@ -1,0 +1,378 @@
+//! The collector: streams lines into per-day aggregates, and its state,
+//! which can be saved and resumed.
+
+use crate::aggregate::DayAggregate;
+use crate::day::Day;
+use crate::intern::Interner;
+use crate::parse::LineParser;
+use crate::record::{Event, LogRecord};
+use crate::report::{build_report, Report};
+use crate::retention::RetentionState;
+use crate::rules::{ClientClass, Rules};
+use crate::traits::{
+    host_tld, location, path_owner, Channel, Location, RequestTraits, ADDRESS_LABEL,
+};
+use chrono::NaiveDate;
+use memchr::memchr;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::io::BufRead;
+
+/// At most this many malformed lines are kept as examples.
+const MALFORMED_SAMPLES: usize = 10;
+/// Distinct user agents remembered; beyond this (a flood of random agents)
+/// agents are classified on every line instead of growing the cache.
+const CLIENT_CACHE_LIMIT: usize = 50_000;
+/// `feed_reader` reports progress this often (in lines).
+const PROGRESS_EVERY: u64 = 65_536;
+
+/// Series the server submits from its database rather than the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    AccountsTotal,
+    ItemsPerCalendar,
+    CalendarsPerUser,
+}
+
+impl Input {
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Self::AccountsTotal => "accounts_total",
+            Self::ItemsPerCalendar => "items_per_calendar",
+            Self::CalendarsPerUser => "calendars_per_user",
+        }
+    }
+}
+
+/// Everything collected so far; serde-serialisable so a later run can resume.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CollectorState {
+    pub lines: u64,
+    pub malformed: u64,
+    /// The first few malformed lines, to show what went wrong.
+    pub malformed_samples: Vec<String>,
+    pub(crate) users: Interner,
+    pub(crate) labels: Interner,
+    pub(crate) days: BTreeMap<Day, DayAggregate>,
+    pub(crate) retention: RetentionState,
+    pub(crate) inputs: BTreeMap<Input, BTreeMap<Day, f64>>,
+}
+
+/// A classified user agent, as label ids.
+#[derive(Debug, Clone, Copy)]
+struct ClientKey {
+    product: u32,
+    version: u32,
+    platform: u32,
+    class: ClientClass,
+}
+
+/// How far `feed_reader` got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedProgress {
+    /// Bytes of complete lines consumed: the offset to resume from.
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+pub struct Collector {
+    rules: Rules,
+    parser: LineParser,
+    clients: FxHashMap<Box<str>, ClientKey>,
+    /// The label of hosts that are bare addresses, the usual case.
+    address_label: u32,
+    state: CollectorState,
+}
+
+impl Collector {
+    pub fn new(rules: Rules) -> Self {
+        Self::resume(rules, CollectorState::default())
+    }
+
+    /// Continues from a saved state: new lines add to the saved days.
+    pub fn resume(rules: Rules, mut state: CollectorState) -> Self {
+        Self {
+            rules,
+            parser: LineParser::default(),
+            clients: FxHashMap::default(),
+            address_label: state.labels.id(ADDRESS_LABEL),
+            state,
+        }
+    }
+
+    pub fn state(&self) -> &CollectorState {
+        &self.state
+    }
+
+    pub fn into_state(self) -> CollectorState {
+        self.state
+    }
+
+    pub fn report(&self) -> Report {
+        build_report(&self.state)
+    }
+
+    /// Records a value submitted from outside the log; a later value for
+    /// the same day replaces the earlier one.
+    pub fn add_input(&mut self, input: Input, date: NaiveDate, value: f64) {
+        self.state
+            .inputs
+            .entry(input)
+            .or_default()
+            .insert(Day::from_date(date), value);
+    }
+
+    /// Feeds complete lines from `reader`. An unterminated last line is left
+    /// unread (it may still be being written): the returned `bytes` is the
+    /// offset just after the last complete line. `progress` is called now
+    /// and then with the running totals.
+    pub fn feed_reader(
+        &mut self,
+        mut reader: impl BufRead,
+        mut progress: impl FnMut(FeedProgress),
+    ) -> std::io::Result<FeedProgress> {
+        let mut done = FeedProgress::default();
+        // A line split across two buffer fills is put together here.
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let buffer = reader.fill_buf()?;
+            if buffer.is_empty() {
+                break;
+            }
+            let filled = buffer.len();
+            let mut start = 0;
+            if !carry.is_empty() {
+                let Some(end) = memchr(b'\n', buffer) else {
+                    carry.extend_from_slice(buffer);
+                    reader.consume(filled);
+                    continue;
+                };
+                carry.extend_from_slice(&buffer[..=end]);
+                self.feed_bytes(&carry, &mut done, &mut progress);
+                carry.clear();
+                start = end + 1;
+            }
+            while let Some(end) = memchr(b'\n', &buffer[start..]) {
+                self.feed_bytes(&buffer[start..=start + end], &mut done, &mut progress);
+                start += end + 1;
+            }
+            carry.extend_from_slice(&buffer[start..]);
+            reader.consume(filled);
+        }
+        progress(done);
+        Ok(done)
+    }
+
+    fn feed_bytes(
+        &mut self,
+        line: &[u8],
+        done: &mut FeedProgress,
+        progress: &mut impl FnMut(FeedProgress),
+    ) {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.feed_line(text),
+            Err(_) => self.feed_line(&String::from_utf8_lossy(line)),
+        }
+        done.bytes += line.len() as u64;
+        done.lines += 1;
+        if done.lines.is_multiple_of(PROGRESS_EVERY) {
+            progress(*done);
+        }
+    }
+
+    /// Feeds one line (a trailing line break is ignored). Malformed lines
+    /// are counted, never fatal.
+    pub fn feed_line(&mut self, line: &str) {
+        let line = line.trim_end_matches(['\n', '\r']);
+        self.state.lines += 1;
+        let parsed = self.parser.parse(line);
+        let Ok(record) = parsed else {
+            self.state.malformed += 1;
+            if self.state.malformed_samples.len() < MALFORMED_SAMPLES {
+                let end = line.char_indices().nth(300).map_or(line.len(), |(i, _)| i);
+                self.state.malformed_samples.push(line[..end].to_owned());
+            }
+            return;
+        };
+        self.tally(&record);
+    }
+
+    fn client_key(&mut self, agent: &str) -> ClientKey {
+        if let Some(&key) = self.clients.get(agent) {
+            return key;
+        }
+        let info = self.rules.classify(agent);
+        let labels = &mut self.state.labels;
+        let key = ClientKey {
+            product: labels.id(&info.product),
+            version: labels.id(&format!("{} {}", info.product, info.version)),
+            platform: labels.id(&info.platform),
+            class: info.class,
+        };
+        if self.clients.len() < CLIENT_CACHE_LIMIT {
+            self.clients.insert(agent.into(), key);
+        }
+        key
+    }
+
+    fn tally(&mut self, record: &LogRecord<'_>) {
+        let client = self.client_key(record.user_agent);
+        let traits = RequestTraits::of(record, client.class);
+        let state = &mut self.state;
+        let account = record.account().map(|name| state.users.id(name));
+        let request = Request {
+            record,
+            client,
+            traits,
+            account,
+            owner: traits
+                .share
+                .then(|| path_owner(record.path).map(|name| state.users.id(name)))
+                .flatten(),
+            human: account.is_some()
+                && (traits.login || client.class == ClientClass::Web || traits.change.is_some()),
+            tld: match host_tld(record.host) {
+                None => self.address_label,
+                Some(tld) => state.labels.id(&tld),
+            },
+        };
+        if record.events.contains(Event::Signup) {
+            if let Some(name) = record.user {
+                let id = state.users.id(name);
+                state.retention.signed_up(id, record.day);
+            }
+        }
+        if let (Some(id), true) = (account, request.human) {
+            state.retention.human_activity(id, record.day);
+        }
+        let day = state.days.entry(record.day).or_default();
+        count_request(day, &request);
+        if client.class != ClientClass::Bot {
+            count_people(day, &request, location(record.host, &self.rules.location));
+        }
+    }
+}
+
+/// A parsed line with what the collector worked out about it.
+struct Request<'r, 'a> {
+    record: &'r LogRecord<'a>,
+    client: ClientKey,
+    traits: RequestTraits,
+    account: Option<u32>,
+    /// The owner of a visited share link.
+    owner: Option<u32>,
+    human: bool,
+    tld: u32,
+}
+
+fn count_request(day: &mut DayAggregate, request: &Request<'_, '_>) {
+    let Request {
+        record,
+        client,
+        traits,
+        ..
+    } = request;
+    day.hits += 1;
+    day.bytes_out += record.bytes_out;
+    day.bytes_in += record.bytes_in.unwrap_or(0);
+    day.anonymous_hits += u64::from(request.account.is_none());
+    day.by_client.add(client.product);
+    day.by_version.add(client.version);
+    day.by_platform.add(client.platform);
+    day.by_tld.add(request.tld);
+    if traits.write {
+        day.writes += 1;
+    } else {
+        day.reads += 1;
+    }
+    if traits.share {
+        day.hits_share += 1;
+    } else {
+        match client.class {
+            ClientClass::Web => day.hits_web += 1,
+            ClientClass::Native | ClientClass::Interop => day.hits_sync += 1,
+            ClientClass::Bot => {}
+        }
+    }
+    let events = record.events;
+    day.signups += u64::from(events.contains(Event::Signup));
+    day.signups_verified += u64::from(events.contains(Event::SignupVerified));
+    day.logins += u64::from(traits.login);
+    day.support_requests += u64::from(events.contains(Event::SupportRequest));
+    if let Some(change) = traits.change {
+        if change.task {
+            day.changes_tasks += 1;
+        } else {
+            day.changes_events += 1;
+        }
+        match change.channel {
+            Channel::Sync => day.changes_sync += 1,
+            Channel::Web => day.changes_web += 1,
+            Channel::Share => day.changes_share += 1,
+        }
+    }
+}
+
+fn count_people(day: &mut DayAggregate, request: &Request<'_, '_>, location: Location) {
+    let person = || match request.account {
+        Some(id) => u64::from(id) | 1 << 63,
+        None => visitor_key(request.record.host, request.record.user_agent),
+    };
+    if request.traits.share {
+        day.casual.insert(person());
+        if let Some(owner) = request.owner {
+            day.share_owners.insert(owner);
+        }
+    }
+    match location {
+        Location::Unknown => {}
+        Location::Home => {
+            day.located.insert(person());
+        }
+        Location::Outside => {
+            let key = person();
+            day.located.insert(key);
+            day.outside.insert(key);
+        }
+    }
+    let Some(id) = request.account else {
+        return;
+    };
+    day.accounts.insert(id);
+    if request.human {
+        day.human_active.insert(id);
+    }
+    let client = request.client;
+    match client.class {
+        ClientClass::Native => {
+            day.native.insert(id);
+            day.native_by_platform
+                .entry(client.platform)
+                .or_default()
+                .insert(id);
+            day.native_by_version
+                .entry(client.version)
+                .or_default()
+                .insert(id);
+        }
+        ClientClass::Web => {
+            day.web.insert(id);
+        }
+        ClientClass::Interop => {
+            day.interop.insert(id);
+        }
+        ClientClass::Bot => {}
+    }
+}
+
+/// An anonymous visitor: address and user agent (GoAccess's notion of a
+/// unique visitor, without the date, which the per-day sets add).
+fn visitor_key(host: &str, agent: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    host.hash(&mut hasher);
+    agent.hash(&mut hasher);
+    hasher.finish() & !(1 << 63)
+}
