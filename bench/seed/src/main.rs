@@ -95,8 +95,13 @@ struct Batch {
 
 fn version_string(args: &Args) -> String {
     format!(
-        "almanac-bench-seed v{SEED_VERSION} users={} events={} big_events={} radicale_users={} password={}",
-        args.users, args.events, args.big_events, args.radicale_users, args.password
+        "almanac-bench-seed v{SEED_VERSION} schema={} users={} events={} big_events={} radicale_users={} password={}",
+        almanac_store::LATEST_VERSION,
+        args.users,
+        args.events,
+        args.big_events,
+        args.radicale_users,
+        args.password
     )
 }
 
