@@ -55,7 +55,14 @@ impl DavPath {
         let mut segments = Vec::new();
         for raw in rest.trim_end_matches('/').split('/') {
             let decoded = percent_decode_str(raw).decode_utf8().ok()?;
-            if decoded.is_empty() || decoded == "." || decoded == ".." || decoded.contains('/') {
+            // Control characters are never part of a name (the store packs
+            // listings with ASCII separators).
+            if decoded.is_empty()
+                || decoded == "."
+                || decoded == ".."
+                || decoded.contains('/')
+                || decoded.chars().any(char::is_control)
+            {
                 return None;
             }
             segments.push(decoded.into_owned());
@@ -134,6 +141,7 @@ mod tests {
         );
         assert_eq!(DavPath::parse("/dav/calendars/alice/%2e%2e/bob/"), None);
         assert_eq!(DavPath::parse("/davx/"), None);
+        assert_eq!(DavPath::parse("/dav/calendars/alice/c/a%1Fb.ics"), None);
     }
 
     #[test]

@@ -209,6 +209,17 @@ async fn items_and_sync(store: Store) {
     put("feb.ics", feb, index("feb", 1_769_940_000))
         .await
         .unwrap();
+    let listing = store.item_metas(cal.id).await.unwrap();
+    assert_eq!(
+        listing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["feb.ics", "jan.ics"]
+    );
+    assert_eq!(
+        listing[1],
+        store.item_meta(cal.id, "jan.ics").await.unwrap().unwrap(),
+        "the packed listing reads back every field"
+    );
+    assert_eq!(listing[1].component.as_deref(), Some("VEVENT"));
     let stored = store.item(cal.id, "jan.ics").await.unwrap().unwrap();
     assert_eq!(stored.data, jan.as_bytes(), "data is kept byte for byte");
     assert_eq!(stored.meta.etag, first.etag);
