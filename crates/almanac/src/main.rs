@@ -3,6 +3,7 @@
 mod backup;
 mod incidents;
 mod maintenance;
+mod metrics_cmd;
 mod monitor;
 mod probe;
 mod settings;
@@ -61,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: incidents::IncidentCommand,
     },
+    /// Metrics: collect access logs into the series the API and dashboard serve.
+    Metrics {
+        #[command(subcommand)]
+        command: MetricsCommand,
+    },
     /// Check the configuration, the schema version and the database's integrity.
     Check,
     /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
@@ -102,6 +108,40 @@ async fn run() -> Result<()> {
             users::run(&store, command).await
         }
         Command::Check => check(&config).await,
+        Command::Metrics {
+            command:
+                MetricsCommand::Collect {
+                    logs,
+                    rebuild,
+                    rules,
+                },
+        } => {
+            let logs = if logs.is_empty() {
+                default_logs(&config)?
+            } else {
+                logs
+            };
+            let rules = metrics_cmd::load_rules(rules.as_deref())?;
+            let summary = metrics_cmd::collect(&config.data_dir, &logs, rebuild, rules, true)?;
+            println!(
+                "Read {} new lines ({} malformed) from {} file(s); the report is in {}.",
+                summary.lines,
+                summary.malformed,
+                logs.len(),
+                metrics_cmd::metrics_dir(&config.data_dir)
+                    .join("report.json")
+                    .display()
+            );
+            if summary.malformed > 0 {
+                for sample in metrics_cmd::malformed_samples(&config.data_dir)
+                    .iter()
+                    .take(3)
+                {
+                    println!("  malformed: {sample}");
+                }
+            }
+            Ok(())
+        }
         Command::Incident { command } => {
             let store = open_current(&config).await?;
             incidents::run(&store, command).await
@@ -121,6 +161,21 @@ async fn run() -> Result<()> {
             maintenance::run(&store, command).await
         }
     }
+}
+
+#[derive(Subcommand)]
+enum MetricsCommand {
+    /// Read the new lines of the logs (default: the access log and its `.1`
+    /// rotation); plain combined logs from a proxy work too.
+    Collect {
+        logs: Vec<std::path::PathBuf>,
+        /// Forget what was collected and read every given log from the start.
+        #[arg(long)]
+        rebuild: bool,
+        /// Client classification rules (TOML), instead of the built-in ones.
+        #[arg(long)]
+        rules: Option<std::path::PathBuf>,
+    },
 }
 
 /// Opens the database, migrating a fresh one, refusing an outdated one.
@@ -286,6 +341,17 @@ async fn check(config: &almanac_web::Config) -> Result<()> {
         bail!("the check found problems");
     }
     Ok(())
+}
+
+/// The access log and its first rotation, oldest first.
+fn default_logs(config: &almanac_web::Config) -> Result<Vec<std::path::PathBuf>> {
+    let Some(log) = config.access_log_path() else {
+        bail!("the access log is off (access_log = \"-\"): name the logs to read");
+    };
+    let mut rotated = log.clone().into_os_string();
+    rotated.push(".1");
+    let rotated = std::path::PathBuf::from(rotated);
+    Ok([rotated, log].into_iter().filter(|p| p.exists()).collect())
 }
 
 /// A database URL without its password, for messages.

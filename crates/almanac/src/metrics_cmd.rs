@@ -1,0 +1,175 @@
+//! `almanac metrics collect [LOG...]`: reads access logs incrementally into
+//! the metrics state and writes the report the API and dashboard serve.
+//!
+//! State lives in `DATA_DIR/metrics/`: `state.json` (the collector's per-day
+//! aggregates and, per log file, how far it was read) and `report.json`.
+//! A file is recognised by its device, inode and first line, so a rotated
+//! file (renamed to `access.log.1`) is continued where it was left, a new
+//! file at the old name is read from its start, and a truncated file is read
+//! again from the beginning.
+
+use almanac_metrics::{Collector, CollectorState, Rules};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Where one log file was left.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Cursor {
+    device: u64,
+    inode: u64,
+    /// SHA-256 of the file's first line: tells a new file from an old one
+    /// that happens to reuse an inode.
+    first_line: String,
+    offset: u64,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct SavedState {
+    collector: CollectorState,
+    cursors: Vec<Cursor>,
+}
+
+pub struct CollectSummary {
+    pub lines: u64,
+    pub malformed: u64,
+}
+
+pub fn metrics_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("metrics")
+}
+
+/// Reads the new part of every log, saves the state and the report.
+pub fn collect(
+    data_dir: &Path,
+    logs: &[PathBuf],
+    rebuild: bool,
+    rules: Rules,
+    show_progress: bool,
+) -> Result<CollectSummary> {
+    let dir = metrics_dir(data_dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let state_path = dir.join("state.json");
+    let saved: SavedState = if rebuild || !state_path.exists() {
+        SavedState::default()
+    } else {
+        let text = std::fs::read_to_string(&state_path)?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is damaged: collect with --rebuild",
+                state_path.display()
+            )
+        })?
+    };
+    let before = (saved.collector.lines, saved.collector.malformed);
+    let mut collector = Collector::resume(rules, saved.collector);
+    let mut cursors = saved.cursors;
+    let plan: Vec<(PathBuf, File, Cursor, u64)> = logs
+        .iter()
+        .filter_map(|path| match open_at_cursor(path, &cursors) {
+            Ok(found) => found.map(|(file, cursor, size)| (path.clone(), file, cursor, size)),
+            Err(e) => {
+                eprintln!("skipping {}: {e}", path.display());
+                None
+            }
+        })
+        .collect();
+    let total: u64 = plan
+        .iter()
+        .map(|(_, _, c, size)| size.saturating_sub(c.offset))
+        .sum();
+    let bar = if show_progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .expect("valid template"),
+    );
+    let mut base = 0;
+    for (path, mut file, mut cursor, _) in plan {
+        file.seek(SeekFrom::Start(cursor.offset))?;
+        let done = collector
+            .feed_reader(BufReader::with_capacity(1 << 20, file), |p| {
+                bar.set_position(base + p.bytes);
+            })
+            .with_context(|| format!("reading {}", path.display()))?;
+        base += done.bytes;
+        cursor.offset += done.bytes;
+        cursors.retain(|c| !(c.device == cursor.device && c.inode == cursor.inode));
+        cursors.push(cursor);
+    }
+    bar.finish_and_clear();
+    let report = collector.report();
+    let state = SavedState {
+        collector: collector.into_state(),
+        cursors,
+    };
+    write_atomically(&dir.join("report.json"), &serde_json::to_vec(&report)?)?;
+    write_atomically(&state_path, &serde_json::to_vec(&state)?)?;
+    Ok(CollectSummary {
+        lines: state.collector.lines - before.0,
+        malformed: state.collector.malformed - before.1,
+    })
+}
+
+/// Opens a log positioned where it was left. None when it has no complete
+/// line yet (nothing to read, and no first line to recognise it by).
+fn open_at_cursor(path: &Path, cursors: &[Cursor]) -> Result<Option<(File, Cursor, u64)>> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    let mut head = Vec::with_capacity(4096);
+    (&mut file).take(4096).read_to_end(&mut head)?;
+    let Some(end) = head.iter().position(|b| *b == b'\n') else {
+        return Ok(None);
+    };
+    let first_line = almanac_store::hex(&Sha256::digest(&head[..end]));
+    let known = cursors
+        .iter()
+        .find(|c| c.device == meta.dev() && c.inode == meta.ino() && c.first_line == first_line);
+    // A file shorter than where we stopped was truncated: read it again.
+    let offset = known.map_or(0, |c| if c.offset <= meta.len() { c.offset } else { 0 });
+    Ok(Some((
+        file,
+        Cursor {
+            device: meta.dev(),
+            inode: meta.ino(),
+            first_line,
+            offset,
+        },
+        meta.len(),
+    )))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}
+
+pub fn load_rules(path: Option<&Path>) -> Result<Rules> {
+    match path {
+        Some(path) => {
+            Rules::load(path).with_context(|| format!("cannot use the rules in {}", path.display()))
+        }
+        None => Ok(Rules::default()),
+    }
+}
+
+/// The first malformed lines, for the operator to see what went wrong.
+pub fn malformed_samples(data_dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(metrics_dir(data_dir).join("state.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<SavedState>(&text).ok())
+        .map(|s| s.collector.malformed_samples)
+        .unwrap_or_default()
+}
