@@ -77,3 +77,59 @@ def test_collect_takes_plain_proxy_logs(tmp_path):
     report = json.loads((tmp_path / "metrics" / "report.json").read_text())
     assert report["series"]["bytes_out"]["daily"] == {"2026-11-25": 2233.0}
     assert report["series"]["native_users"]["daily"] == {"2026-11-25": 1.0}
+
+
+def test_metrics_api_serves_the_collected_series(tmp_path):
+    import base64
+    import csv
+    import io
+    import urllib.error
+    import urllib.request
+
+    from test_cli import PASSWORD, almanac, start
+
+    almanac(tmp_path, "user", "add", "boss", "--email", "b@example.org", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
+    almanac(tmp_path, "user", "add", "carol", "--email", "c@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    log = tmp_path / "old.log"
+    log.write_text(lines(3000, 9))
+    assert read_count(collect(tmp_path, log)) == 3000
+    proc, port = start(tmp_path)
+
+    def get(path, user=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        if user:
+            request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, r.headers.get("content-type"), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("content-type"), e.read().decode()
+
+    try:
+        assert get("/api/v1/metrics")[0] == 401
+        assert get("/api/v1/metrics", "carol")[0] == 403
+        code, _, body = get("/api/v1/metrics", "boss")
+        assert code == 200
+        catalogue = {m["name"]: m for m in json.loads(body)}
+        assert catalogue["hits"]["unit_per_day"] == "requests, per day"
+        assert catalogue["native_users"]["unit_per_week"] == "people, per week"
+        code, _, body = get("/api/v1/metrics/hits?period=day", "boss")
+        series = json.loads(body)
+        assert series["unit"] == "requests, per day" and sum(p["value"] for p in series["points"]) == 3000
+        first = series["points"][0]["date"]
+        code, _, body = get(f"/api/v1/metrics/hits?from={first}&to={first}", "boss")
+        assert len(json.loads(body)["points"]) == 1
+        code, ctype, body = get("/api/v1/metrics/hits.csv?period=week", "boss")
+        assert ctype.startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert sum(float(r["value"]) for r in rows) == 3000
+        code, _, body = get("/api/v1/metrics.csv?names=hits,bytes_out", "boss")
+        table = list(csv.reader(io.StringIO(body)))
+        assert table[0] == ["date", "hits", "bytes_out"] and len(table) > 1
+        code, _, body = get("/api/v1/metrics/accounts_total", "boss")
+        assert [p["value"] for p in json.loads(body)["points"]] == [2.0], body
+        assert get("/api/v1/metrics/nothing", "boss")[0] == 404
+        assert get("/api/v1/metrics/hits?period=month", "boss")[0] == 400
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -122,7 +122,10 @@ async fn run() -> Result<()> {
                 logs
             };
             let rules = metrics_cmd::load_rules(rules.as_deref())?;
-            let summary = metrics_cmd::collect(&config.data_dir, &logs, rebuild, rules, true)?;
+            let store = open_current(&config).await?;
+            let inputs = metrics_cmd::database_inputs(&store).await?;
+            let summary =
+                metrics_cmd::collect(&config.data_dir, &logs, rebuild, rules, &inputs, true)?;
             println!(
                 "Read {} new lines ({} malformed) from {} file(s); the report is in {}.",
                 summary.lines,
@@ -227,6 +230,7 @@ async fn serve(config: almanac_web::Config) -> Result<()> {
         format!("http://{address}")
     };
     monitor::spawn(store.clone(), &config, local_base);
+    spawn_metrics_collection(store.clone(), &config);
     let state = AppState::new(store.clone(), config);
     if !state.config.status_listen.is_empty() {
         let status_listener = tokio::net::TcpListener::bind(&state.config.status_listen)
@@ -341,6 +345,37 @@ async fn check(config: &almanac_web::Config) -> Result<()> {
         bail!("the check found problems");
     }
     Ok(())
+}
+
+/// Collects the access log every `metrics.collect_interval_seconds` inside
+/// `serve`, so the API and dashboard stay current without cron.
+fn spawn_metrics_collection(store: Store, config: &almanac_web::Config) {
+    let interval = config.metrics.collect_interval_seconds;
+    if interval == 0 {
+        return;
+    }
+    let config = config.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(interval));
+        loop {
+            ticks.tick().await;
+            let inputs = metrics_cmd::database_inputs(&store)
+                .await
+                .unwrap_or_default();
+            let config = config.clone();
+            let run = tokio::task::spawn_blocking(move || {
+                let logs = default_logs(&config)?;
+                let rules = almanac_metrics::Rules::default();
+                metrics_cmd::collect(&config.data_dir, &logs, false, rules, &inputs, false)
+            })
+            .await;
+            match run {
+                Ok(Ok(summary)) => tracing::info!(lines = summary.lines, "metrics collected"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "metrics collection failed"),
+                Err(e) => tracing::warn!(error = %e, "metrics collection stopped"),
+            }
+        }
+    });
 }
 
 /// The access log and its first rotation, oldest first.

@@ -8,8 +8,9 @@
 //! file at the old name is read from its start, and a truncated file is read
 //! again from the beginning.
 
-use almanac_metrics::{Collector, CollectorState, Rules};
+use almanac_metrics::{Collector, CollectorState, Input, Rules};
 use anyhow::{Context, Result};
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -50,6 +51,7 @@ pub fn collect(
     logs: &[PathBuf],
     rebuild: bool,
     rules: Rules,
+    inputs: &[(Input, NaiveDate, f64)],
     show_progress: bool,
 ) -> Result<CollectSummary> {
     let dir = metrics_dir(data_dir);
@@ -69,6 +71,9 @@ pub fn collect(
     let before = (saved.collector.lines, saved.collector.malformed);
     let mut collector = Collector::resume(rules, saved.collector);
     let mut cursors = saved.cursors;
+    for (input, date, value) in inputs {
+        collector.add_input(*input, *date, *value);
+    }
     let plan: Vec<(PathBuf, File, Cursor, u64)> = logs
         .iter()
         .filter_map(|path| match open_at_cursor(path, &cursors) {
@@ -147,6 +152,23 @@ fn open_at_cursor(path: &Path, cursors: &[Cursor]) -> Result<Option<(File, Curso
         },
         meta.len(),
     )))
+}
+
+/// Today's figures from the database: accounts, calendars per account,
+/// items per calendar.
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+pub async fn database_inputs(store: &almanac_store::Store) -> Result<Vec<(Input, NaiveDate, f64)>> {
+    let (accounts, calendars, items) = store.totals().await?;
+    let today = chrono::Utc::now().date_naive();
+    let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
+    let mut inputs = vec![(Input::AccountsTotal, today, accounts as f64)];
+    if let Some(v) = ratio(calendars, accounts) {
+        inputs.push((Input::CalendarsPerUser, today, v));
+    }
+    if let Some(v) = ratio(items, calendars) {
+        inputs.push((Input::ItemsPerCalendar, today, v));
+    }
+    Ok(inputs)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -63,6 +63,19 @@ impl Store {
         Ok(())
     }
 
+    /// (accounts, calendars, calendar objects) in the whole service, for
+    /// the metrics that come from the database rather than the log.
+    pub async fn totals(&self) -> Result<(i64, i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM users), \
+             (SELECT COUNT(*) FROM collections WHERE is_calendar = 1), \
+             (SELECT COUNT(*) FROM items i JOIN collections c ON c.id = i.collection_id \
+              WHERE c.is_calendar = 1)",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Bytes of all items the user owns (RFC 4331 quota-used-bytes).
     pub async fn bytes_used(&self, owner_id: i64) -> Result<i64, StoreError> {
         let (used,): (i64,) = sqlx::query_as(

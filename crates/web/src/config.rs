@@ -82,6 +82,16 @@ impl Default for ProbeSchedule {
     }
 }
 
+/// Who may read the metrics, and how often `serve` collects them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Anyone may read the metrics API (and dashboard); otherwise admins only.
+    pub public: bool,
+    /// Seconds between collections inside `serve`; 0 turns it off.
+    pub collect_interval_seconds: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -97,6 +107,7 @@ pub struct Config {
     pub status_listen: String,
     pub site: Site,
     pub probe: ProbeSchedule,
+    pub metrics: MetricsSettings,
     pub limits: Limits,
 }
 
@@ -111,6 +122,7 @@ impl Default for Config {
             status_listen: String::new(),
             site: Site::default(),
             probe: ProbeSchedule::default(),
+            metrics: MetricsSettings::default(),
             limits: Limits::default(),
         }
     }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub(crate) mod dav;
 mod maintenance;
+pub mod metrics_api;
 mod pages;
 pub mod status;
 mod webcal;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub auth: Arc<auth::Authenticator>,
     pub status: Arc<status::StatusCache>,
     listings: Arc<dav::listing_cache::ListingCache>,
+    reports: Arc<metrics_api::ReportCache>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             auth: Arc::new(auth::Authenticator::new(store.clone())),
             status: Arc::new(status::StatusCache::default()),
             listings: Arc::default(),
+            reports: Arc::default(),
             store,
             config: Arc::new(config),
         }
@@ -65,6 +68,9 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/blog/feed.atom", get(pages::blog_feed))
         .route("/blog/{slug}", get(pages::blog_post))
         .merge(status_routes())
+        .route("/api/v1/metrics", get(metrics_api::list))
+        .route("/api/v1/metrics.csv", get(metrics_api::table))
+        .route("/api/v1/metrics/{name}", get(metrics_api::one))
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
         .fallback(pages::not_found)
