@@ -109,6 +109,11 @@ impl Store {
         }
     }
 
+    /// (open connections, idle connections) of the pool, for monitoring.
+    pub fn pool_size(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -90,6 +90,8 @@ pub struct MetricsSettings {
     pub public: bool,
     /// Seconds between collections inside `serve`; 0 turns it off.
     pub collect_interval_seconds: u64,
+    /// Bearer token for `/metrics` (Prometheus); empty: `/metrics` is off.
+    pub prometheus_token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

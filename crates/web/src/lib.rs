@@ -15,6 +15,7 @@ pub mod config;
 pub(crate) mod dav;
 mod maintenance;
 pub mod metrics_api;
+pub mod ops_metrics;
 mod pages;
 pub mod status;
 mod webcal;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub status: Arc<status::StatusCache>,
     listings: Arc<dav::listing_cache::ListingCache>,
     reports: Arc<metrics_api::ReportCache>,
+    pub ops: Arc<ops_metrics::OpsMetrics>,
 }
 
 impl AppState {
@@ -47,14 +49,17 @@ impl AppState {
             status: Arc::new(status::StatusCache::default()),
             listings: Arc::default(),
             reports: Arc::default(),
+            ops: Arc::default(),
             store,
             config: Arc::new(config),
         }
     }
 }
 
-/// The whole application, with the access log around it.
+/// The whole application, with the operational metrics and the access log
+/// around it.
 pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Router {
+    let ops = state.ops.clone();
     let app = Router::new()
         .route("/", any(root))
         .route("/healthz", get(healthz))
@@ -68,13 +73,18 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/blog/feed.atom", get(pages::blog_feed))
         .route("/blog/{slug}", get(pages::blog_post))
         .merge(status_routes())
+        .route("/metrics", get(ops_metrics::scrape))
         .route("/api/v1/metrics", get(metrics_api::list))
         .route("/api/v1/metrics.csv", get(metrics_api::table))
         .route("/api/v1/metrics/{name}", get(metrics_api::one))
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
         .fallback(pages::not_found)
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            ops,
+            ops_metrics::track,
+        ));
     match log {
         Some(log) => app.layer(axum::middleware::from_fn_with_state(
             log,

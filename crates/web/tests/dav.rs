@@ -1055,3 +1055,73 @@ async fn repeated_listings_follow_every_change() {
         .await;
     assert_eq!(response_hrefs(&list().await.body), [CAL]);
 }
+
+#[tokio::test]
+async fn prometheus_metrics_behind_a_token() {
+    let off = Server::start().await;
+    assert_eq!(
+        off.send(None, "GET", "/metrics", &[], "").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mut config = almanac_web::Config::default();
+    config.metrics.prometheus_token = "s3cret-token".into();
+    let s = Server::start_with(config).await;
+    s.user("alice").await;
+    s.propfind("alice", CAL, "0", "<D:getetag/>").await;
+    s.put_ics(
+        "alice",
+        &format!("{CAL}m.ics"),
+        &event("m", "20261201T100000Z", "M"),
+    )
+    .await;
+    let sync = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
+    let first = s.report("alice", CAL, sync).await;
+    let token = element_text(&first.body, "D:sync-token")
+        .unwrap()
+        .to_owned();
+    let again = sync.replace(
+        "<D:sync-token/>",
+        &format!("<D:sync-token>{token}</D:sync-token>"),
+    );
+    s.report("alice", CAL, &again).await;
+    assert_eq!(
+        s.send(None, "GET", "/metrics", &[], "").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.send(
+            None,
+            "GET",
+            "/metrics",
+            &[("Authorization", "Bearer wrong")],
+            ""
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let scrape = s
+        .send(
+            None,
+            "GET",
+            "/metrics",
+            &[("Authorization", "Bearer s3cret-token")],
+            "",
+        )
+        .await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let body = &scrape.body;
+    for expected in [
+        r#"almanac_http_requests_total{method="PROPFIND",status="207"} 1"#,
+        r#"almanac_http_requests_total{method="REPORT",status="207"} 2"#,
+        r#"almanac_http_request_duration_seconds_count{method="PROPFIND",status="207"} 1"#,
+        r#"almanac_sync_polls_total{result="unchanged"} 1"#,
+        r#"almanac_sync_polls_total{result="changed"} 1"#,
+        "# UNIT almanac_http_request_duration_seconds seconds",
+        "almanac_http_requests_in_flight 1",
+        "almanac_db_pool_connections ",
+        "# EOF",
+    ] {
+        assert!(body.contains(expected), "missing {expected:?} in:\n{body}");
+    }
+}

@@ -278,6 +278,7 @@ async fn sync_collection(
                 )
             })?
     };
+    request.state.ops.sync_poll(since != current);
     if since == current {
         return Ok(multistatus(
             Multistatus::new().finish(Some(&sync_token(collection.id, current))),
