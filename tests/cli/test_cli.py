@@ -217,10 +217,17 @@ def test_access_log_lines(tmp_path):
     import re
     pattern = (r'^127\.0\.0\.1 - alice \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
                r'"PUT /dav/calendars/alice/calendar/logged\.ics HTTP/1\.1" 201 - "-" "Python-urllib/[\d.]+" '
-               rf'dur_us=\d+ auth=password in={len(EVENT)}$')
+               rf'dur_us=\d+ auth=password in={len(EVENT)} ev=sync_write$')
     assert re.match(pattern, put[0]), put[0]
     health = [line for line in lines if "/healthz" in line]
     assert health and " - - [" in health[0] and '" 200 3 "' in health[0] and "auth=none" in health[0]
+    # The metrics read the server's own log: the PUT is a change by a sync client.
+    collected = almanac(tmp_path, "metrics", "collect", str(tmp_path / "access.log"))
+    assert collected.returncode == 0 and "(0 malformed)" in collected.stdout, collected.stdout + collected.stderr
+    import json
+    report = json.loads((tmp_path / "metrics" / "report.json").read_text())
+    assert sum(report["series"]["changes_sync"]["daily"].values()) == 1
+    assert sum(report["series"]["accounts_accessed"]["daily"].values()) == 1
 
 
 def test_maintenance_mode_from_the_command_line(tmp_path):

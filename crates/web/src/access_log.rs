@@ -6,8 +6,11 @@
 //!
 //! After the combined fields come `key=value` pairs: `dur_us` (time to the
 //! response head, microseconds), `auth` (none, password, session, ticket) and
-//! `in` (request body bytes). Lines go through a channel to one writer task,
-//! so a request never waits on the disk.
+//! `in` (request body bytes), then `ev` when the request was an event the
+//! metrics count (`sync_write`: a change made by a sync client; later also
+//! log-ins, sign-ups, share-link visits, web writes and support requests).
+//! Lines go through a channel to one writer task, so a request never waits
+//! on the disk.
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
@@ -26,6 +29,8 @@ use tokio::sync::mpsc;
 pub struct LogFields {
     pub user: Option<String>,
     pub auth: AuthKind,
+    /// An event the metrics count, written as `ev=NAME` (e.g. `sync_write`).
+    pub event: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -121,6 +126,9 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
         dur = started.elapsed().as_micros(),
         auth = fields.auth.as_str(),
     );
+    if let Some(event) = fields.event {
+        line.insert_str(line.len() - 1, &format!(" ev={event}"));
+    }
     let _ = log.lines.send(line);
     response
 }

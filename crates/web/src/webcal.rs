@@ -61,6 +61,7 @@ pub async fn alias(
         .insert(crate::access_log::LogFields {
             user: Some(principal.name),
             auth: crate::access_log::AuthKind::Password,
+            event: None,
         });
     response
 }

@@ -83,16 +83,24 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
             return refuse_unread(body, refusal).await;
         }
     };
-    let fields = LogFields {
+    let mut fields = LogFields {
         user: Some(principal.name.clone()),
         auth: AuthKind::Password,
+        event: None,
     };
+    let is_write = matches!(
+        parts.method.as_str(),
+        "PUT" | "POST" | "DELETE" | "PROPPATCH" | "MKCOL" | "MKCALENDAR" | "COPY" | "MOVE"
+    );
     let mut response = match read_request(state, principal, parts, body).await {
         Ok(request) => dispatch(request)
             .await
             .unwrap_or_else(|e| error_response(&e)),
         Err(e) => error_response(&e),
     };
+    if is_write && response.status().is_success() {
+        fields.event = Some("sync_write");
+    }
     response.extensions_mut().insert(fields);
     response
 }
