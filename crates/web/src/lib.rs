@@ -11,7 +11,9 @@
 pub mod access_log;
 pub mod announcements;
 pub mod auth;
+mod charts;
 pub mod config;
+mod dashboard;
 pub(crate) mod dav;
 mod maintenance;
 pub mod metrics_api;
@@ -74,6 +76,7 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/blog/{slug}", get(pages::blog_post))
         .merge(status_routes())
         .route("/metrics", get(ops_metrics::scrape))
+        .route("/dashboard", get(dashboard::page))
         .route("/api/v1/metrics", get(metrics_api::list))
         .route("/api/v1/metrics.csv", get(metrics_api::table))
         .route("/api/v1/metrics/{name}", get(metrics_api::one))

@@ -20,7 +20,7 @@ use std::time::SystemTime;
 pub struct ReportCache(RwLock<Option<(SystemTime, Arc<Report>)>>);
 
 impl ReportCache {
-    fn load(&self, state: &AppState) -> Option<Arc<Report>> {
+    pub(crate) fn load(&self, state: &AppState) -> Option<Arc<Report>> {
         let path = state.config.data_dir.join("metrics").join("report.json");
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
         if let Some((at, report)) = self.0.read().as_ref() {
@@ -73,7 +73,7 @@ fn problem(status: StatusCode, message: &str) -> Response {
 
 /// Lets the request through when the metrics are public or it comes from an admin.
 #[allow(clippy::result_large_err)] // a finished refusal, built once per request
-async fn allowed(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) async fn allowed(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if state.config.metrics.public {
         return Ok(());
     }

@@ -171,6 +171,15 @@ fn day_start(date: chrono::NaiveDate) -> atom_syndication::FixedDateTime {
         .fixed_offset()
 }
 
+/// Escapes text for an HTML attribute value.
+pub(crate) fn escape_attr(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 pub(crate) fn not_found_page(site: &Site) -> Response {
     render(
         StatusCode::NOT_FOUND,

@@ -188,3 +188,72 @@ async fn maintenance_shows_on_the_status_page() {
     let css = s.send(None, "GET", "/static/site.css", &[], "").await;
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
 }
+
+#[tokio::test]
+async fn dashboard_shows_every_metric_with_csv() {
+    let config = almanac_web::Config {
+        metrics: almanac_web::config::MetricsSettings {
+            public: true,
+            ..Default::default()
+        },
+        ..almanac_web::Config::default()
+    };
+    let s = Server::start_with(config).await;
+    let empty = s.send(None, "GET", "/dashboard", &[], "").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("No metrics yet"));
+    let mut collector = almanac_metrics::Collector::new(almanac_metrics::Rules::default());
+    for day in 1..=20 {
+        for n in 0..day {
+            collector.feed_line(&format!(
+                r#"192.0.2.{n} - user{n} [{day:02}/Nov/2026:10:00:00 +0000] "PROPFIND /dav/calendars/user{n}/calendar/ HTTP/1.1" 207 512 "-" "DAVx5/4.4 (Android 14)" dur_us=500 auth=password in=100"#
+            ));
+        }
+    }
+    let report = collector.report();
+    std::fs::create_dir_all(s.dir.path().join("metrics")).unwrap();
+    std::fs::write(
+        s.dir.path().join("metrics/report.json"),
+        serde_json::to_vec(&report).unwrap(),
+    )
+    .unwrap();
+    let page = s
+        .send(None, "GET", "/dashboard?days=30&period=day", &[], "")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("People with a sync client"));
+    let graphs = page.body.matches(r#"<svg class="chart""#).count();
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&s.send(None, "GET", "/api/v1/metrics", &[], "").await.body).unwrap();
+    let plain = listed
+        .iter()
+        .filter(|m| !m["name"].as_str().unwrap().contains(':'))
+        .count();
+    assert_eq!(graphs, plain, "a graph for every metric");
+    let link = page
+        .body
+        .split("href=\"/api/v1/metrics/hits.csv")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let csv = s
+        .send(
+            None,
+            "GET",
+            &format!("/api/v1/metrics/hits.csv{link}"),
+            &[],
+            "",
+        )
+        .await;
+    assert!(
+        csv.body
+            .starts_with("date,value\n2026-11-01,1\n2026-11-02,2\n"),
+        "{}",
+        csv.body
+    );
+    let weekly = s.send(None, "GET", "/dashboard?period=week", &[], "").await;
+    assert!(weekly.body.contains(r#"<option value="week" selected>"#));
+}
