@@ -21,9 +21,17 @@ pub fn line_chart(points: &[(NaiveDate, f64)], width: u32, height: u32, label: &
     let (low, high) = bounds(points);
     let (left, right, top, bottom) = (52.0, f64::from(width) - 8.0, 10.0, f64::from(height) - 22.0);
     let path = polyline(points, (low, high), (left, right, top, bottom));
+    // One value is a dot, not an invisible line.
+    let dot = match points {
+        [(_, value)] => format!(
+            r##"<circle cx="{left}" cy="{:.1}" r="3" fill="#1f5fbf"/>"##,
+            bottom - (bottom - top) * (value - low) / (high - low)
+        ),
+        _ => String::new(),
+    };
     let _ = write!(
         svg,
-        r##"<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#d9dee8"/><line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#d9dee8"/><polyline fill="none" stroke="#1f5fbf" stroke-width="2" points="{path}"/><text x="{lx}" y="{top_text}" text-anchor="end" font-size="11">{high}</text><text x="{lx}" y="{bottom}" text-anchor="end" font-size="11">{low}</text><text x="{left}" y="{date_y}" font-size="11">{first}</text><text x="{right}" y="{date_y}" text-anchor="end" font-size="11">{last}</text></svg>"##,
+        r##"<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#d9dee8"/><line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#d9dee8"/><polyline fill="none" stroke="#1f5fbf" stroke-width="2" points="{path}"/>{dot}<text x="{lx}" y="{top_text}" text-anchor="end" font-size="11">{high}</text><text x="{lx}" y="{bottom}" text-anchor="end" font-size="11">{low}</text><text x="{left}" y="{date_y}" font-size="11">{first}</text><text x="{right}" y="{date_y}" text-anchor="end" font-size="11">{last}</text></svg>"##,
         lx = left - 6.0,
         top_text = top + 8.0,
         high = number(high),

@@ -155,10 +155,14 @@ fn fill(page: &mut DashboardPage<'_>, report: &Report, days: u32, period: Period
                 .collect(),
         })
         .collect();
+    // The range ends with the log, not with today's database figures.
     let last_day = report
         .series
-        .values()
-        .filter_map(|s| s.daily.keys().next_back())
+        .iter()
+        .filter(|(name, _)| {
+            definition(name).is_some_and(|d| d.source != almanac_metrics::Source::Input)
+        })
+        .filter_map(|(_, s)| s.daily.keys().next_back())
         .max()
         .copied();
     let to = last_day.unwrap_or(NaiveDate::MAX);
