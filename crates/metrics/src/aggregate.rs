@@ -63,6 +63,10 @@ pub struct DayAggregate {
     pub web: IdSet,
     pub interop: IdSet,
     pub casual: PersonSet,
+    /// Distinct client address + user agent pairs of requests not refused
+    /// with a 4xx: visitors as web analytics (GoAccess among them) count them.
+    #[serde(default)]
+    pub visitors: PersonSet,
     pub share_owners: IdSet,
     pub located: PersonSet,
     pub outside: PersonSet,

@@ -170,6 +170,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     metric("changes_share", Items, Log, Sum, "Unmarked changes made through a share link."),
     metric("native_users", People, Log, Distinct, "Native sync-client users: distinct accounts authenticated with a native-class client."),
     metric("web_users", People, Log, Distinct, "Distinct accounts authenticated with a browser (the web UI)."),
+    metric("visitors", People, Log, Distinct, "Visitors: distinct client address and user agent pairs among requests not refused with a 4xx, as web analytics such as GoAccess count them (a person with two devices counts twice; crawlers count)."),
     metric("casual_collaborators", People, Log, Distinct, "Casual collaborators: distinct share-link visitors (an account if logged in, else client address + user agent)."),
     metric("consultative_users", People, Derived, Distinct, "Consultative users: web users of the day who also used a native client on that day or any of the 7 days before it."),
     metric("standalone_users", People, Derived, Distinct, "Standalone users: web users of the day with no native-client use on that day or the 7 days before it."),

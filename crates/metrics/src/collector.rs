@@ -276,6 +276,11 @@ fn count_request(day: &mut DayAggregate, request: &Request<'_, '_>) {
         ..
     } = request;
     day.hits += 1;
+    // A refused request (4xx: a 401 challenge, a 404) is no visit.
+    if !(400..500).contains(&record.status) {
+        day.visitors
+            .insert(visitor_key(record.host, record.user_agent));
+    }
     day.bytes_out += record.bytes_out;
     day.bytes_in += record.bytes_in.unwrap_or(0);
     day.anonymous_hits += u64::from(request.account.is_none());

@@ -248,6 +248,8 @@ pub(crate) fn build_report(state: &CollectorState) -> Report {
     for (name, get) in people {
         b.distinct(name, &sets_of(days, get));
     }
+    let visitors: Vec<_> = days.iter().map(|(&d, a)| (d, &a.visitors)).collect();
+    b.distinct("visitors", &visitors);
     let casual: Vec<_> = days.iter().map(|(&d, a)| (d, &a.casual)).collect();
     b.distinct("casual_collaborators", &casual);
     b.ratio(
