@@ -93,12 +93,16 @@ def test_metrics_api_serves_the_collected_series(tmp_path):
     log = tmp_path / "old.log"
     log.write_text(lines(3000, 9))
     assert read_count(collect(tmp_path, log)) == 3000
-    proc, port = start(tmp_path)
+    config = tmp_path / "almanac.toml"
+    config.write_text('[metrics]\nsubmit_token = "let-me-submit"\n')
+    proc, port = start(tmp_path, env={"ALMANAC_CONFIG": str(config)})
 
-    def get(path, user=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    def get(path, user=None, method="GET", body=None, bearer=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
         if user:
             request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode())
+        if bearer:
+            request.add_header("Authorization", f"Bearer {bearer}")
         try:
             with urllib.request.urlopen(request, timeout=10) as r:
                 return r.status, r.headers.get("content-type"), r.read().decode()
@@ -129,6 +133,21 @@ def test_metrics_api_serves_the_collected_series(tmp_path):
         code, _, body = get("/api/v1/metrics/accounts_total", "boss")
         assert [p["value"] for p in json.loads(body)["points"]] == [2.0], body
         assert get("/api/v1/metrics/nothing", "boss")[0] == 404
+
+        # External series, submitted with the token.
+        points = json.dumps({"points": [{"date": "2026-11-02", "value": 5}, {"date": "2026-11-03", "value": 7}]}).encode()
+        assert get("/api/v1/metrics/downloads", method="POST", body=points, bearer="wrong")[0] == 401
+        assert get("/api/v1/metrics/Bad-Name", method="POST", body=points, bearer="let-me-submit")[0] == 400
+        assert get("/api/v1/metrics/hits", method="POST", body=points, bearer="let-me-submit")[0] == 409
+        assert get("/api/v1/metrics/downloads", method="POST", body=b"[1,2]", bearer="let-me-submit")[0] == 400
+        code, _, body = get("/api/v1/metrics/downloads", method="POST", body=points, bearer="let-me-submit")
+        assert code == 200 and json.loads(body) == {"stored": 2}
+        code, _, body = get("/api/v1/metrics", "boss")
+        assert {m["name"]: m["source"] for m in json.loads(body)}["downloads"] == "external"
+        code, _, body = get("/api/v1/metrics/downloads?period=week", "boss")
+        assert json.loads(body)["points"] == [{"date": "2026-11-02", "value": 12.0}], body
+        code, _, page = get("/dashboard", "boss")
+        assert code == 200 and "Client downloads" in page
         assert get("/api/v1/metrics/hits?period=month", "boss")[0] == 400
     finally:
         proc.terminate()

@@ -20,11 +20,12 @@ const FORMAT: i64 = 1;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Int,
+    Real,
     Text,
     Bytes,
 }
 
-use Kind::{Bytes, Int, Text};
+use Kind::{Bytes, Int, Real, Text};
 
 /// Tables in an order that satisfies the foreign keys, with their columns.
 /// `id` columns come first where a table has one.
@@ -128,6 +129,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("message", Text),
         ],
     ),
+    (
+        "external_points",
+        &[("series", Text), ("day", Text), ("value", Real)],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -135,6 +140,7 @@ fn added_in(table: &str) -> i64 {
     match table {
         "settings" => 2,
         "probe_results" | "incidents" | "incident_updates" => 3,
+        "external_points" => 4,
         _ => 1,
     }
 }
@@ -327,6 +333,7 @@ fn to_json(row: &AnyRow, index: usize, kind: Kind) -> Result<Value, StoreError> 
         Int => row
             .try_get::<Option<i64>, _>(index)?
             .map_or(Value::Null, Value::from),
+        Real => Value::from(row.try_get::<f64, _>(index)?),
         Text => row
             .try_get::<Option<String>, _>(index)?
             .map_or(Value::Null, Value::from),
@@ -354,6 +361,7 @@ async fn insert_row(
         query = match (kind, value) {
             (Int, Value::Null) => query.bind(None::<i64>),
             (Int, v) => query.bind(v.as_i64().ok_or_else(|| corrupt("a number was expected"))?),
+            (Real, v) => query.bind(v.as_f64().ok_or_else(|| corrupt("a number was expected"))?),
             (Text, Value::Null) => query.bind(None::<String>),
             (Text, v) => query.bind(
                 v.as_str()

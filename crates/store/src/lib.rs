@@ -11,6 +11,7 @@ mod backup;
 mod check;
 mod collections;
 mod error;
+mod external;
 mod items;
 mod migrate;
 mod model;

@@ -88,14 +88,15 @@ on_both_backends!(
     backup_while_writing_restores_consistently,
     check_finds_broken_invariants,
     status_history,
+    external_series,
     upgrade_from_version_2_keeps_every_row,
     failed_migration_changes_nothing,
 );
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
-    assert_eq!(store.pending_migrations().await.unwrap(), vec![1, 2, 3]);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.pending_migrations().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -621,7 +622,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2, 3]);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert_eq!(
         store.user_by_name("gina").await.unwrap(),
@@ -751,6 +752,15 @@ async fn populate(store: &Store, n: usize) -> i64 {
         .await
         .unwrap();
     store.set_maintenance(Some(("m", None))).await.unwrap();
+    if store.schema_state().await.unwrap() == SchemaState::Current {
+        store
+            .put_external_points(
+                "downloads",
+                &[("2026-11-01".into(), 12.5), ("2026-11-02".into(), 40.0)],
+            )
+            .await
+            .unwrap();
+    }
     cal.id
 }
 
@@ -975,14 +985,14 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
     populate(&store, 5).await;
     let before = snapshot(&store).await;
-    assert_eq!(store.migrate().await.unwrap(), vec![3]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4]);
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ.
     let rows = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":3"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":4"#),
         "{header}"
     );
 }
@@ -1009,5 +1019,36 @@ async fn failed_migration_changes_nothing(store: Store) {
     );
     assert!(store.user_by_name("hank").await.unwrap().is_some());
     store.execute_raw("DROP TABLE incidents").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![3]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4]);
+}
+
+async fn external_series(store: Store) {
+    store.migrate().await.unwrap();
+    store
+        .put_external_points(
+            "downloads",
+            &[("2026-11-02".into(), 3.0), ("2026-11-01".into(), 1.5)],
+        )
+        .await
+        .unwrap();
+    store
+        .put_external_points("downloads", &[("2026-11-02".into(), 4.0)])
+        .await
+        .unwrap();
+    store
+        .put_external_points("stars", &[("2026-11-01".into(), 9.0)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.external_points("downloads").await.unwrap(),
+        vec![
+            ("2026-11-01".to_owned(), 1.5),
+            ("2026-11-02".to_owned(), 4.0)
+        ]
+    );
+    assert_eq!(
+        store.external_series().await.unwrap(),
+        ["downloads", "stars"]
+    );
+    assert!(store.external_points("nothing").await.unwrap().is_empty());
 }

@@ -92,6 +92,9 @@ pub struct MetricsSettings {
     pub collect_interval_seconds: u64,
     /// Bearer token for `/metrics` (Prometheus); empty: `/metrics` is off.
     pub prometheus_token: String,
+    /// Bearer token for submitting external series (POST to
+    /// `/api/v1/metrics/{name}`); empty: submitting is off.
+    pub submit_token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -110,7 +110,35 @@ pub async fn page(
     if let Some(report) = report {
         fill(&mut page, &report, days, period);
     }
+    // Downloads of the clients, when someone submits them.
+    if let Some(downloads) = crate::metrics_api::external(&state, "downloads").await {
+        page.headlines.push(headline(
+            "Client downloads",
+            "count, per week".to_owned(),
+            &downloads,
+        ));
+    }
     render(StatusCode::OK, &page)
+}
+
+/// This week's value of a series, its change from last week, and the
+/// last twelve weeks as a sparkline.
+fn headline(label: &'static str, unit: String, series: &Series) -> Headline {
+    let weeks: Vec<(NaiveDate, f64)> = series.weekly.iter().map(|(d, v)| (*d, *v)).collect();
+    let last = weeks.last().map(|p| p.1);
+    let before = weeks.len().checked_sub(2).map(|i| weeks[i].1);
+    Headline {
+        label,
+        unit,
+        value: last.map_or_else(|| "–".to_owned(), number),
+        change: match (last, before) {
+            (Some(now), Some(then)) if then > 0.0 => {
+                format!("{:+.0} %", (now - then) / then * 100.0)
+            }
+            _ => "–".to_owned(),
+        },
+        spark: sparkline(&weeks[weeks.len().saturating_sub(12)..]),
+    }
 }
 
 fn fill(page: &mut DashboardPage<'_>, report: &Report, days: u32, period: Period) {
@@ -118,24 +146,10 @@ fn fill(page: &mut DashboardPage<'_>, report: &Report, days: u32, period: Period
         .iter()
         .filter_map(|(name, label)| {
             let series = report.series.get(*name)?;
-            let weeks: Vec<(NaiveDate, f64)> =
-                series.weekly.iter().map(|(d, v)| (*d, *v)).collect();
-            let last = weeks.last().map(|p| p.1);
-            let before = weeks.len().checked_sub(2).map(|i| weeks[i].1);
-            Some(Headline {
-                label,
-                unit: definition(name)
-                    .map(|d| d.unit(Period::Week).to_string())
-                    .unwrap_or_default(),
-                value: last.map_or_else(|| "–".to_owned(), number),
-                change: match (last, before) {
-                    (Some(now), Some(then)) if then > 0.0 => {
-                        format!("{:+.0} %", (now - then) / then * 100.0)
-                    }
-                    _ => "–".to_owned(),
-                },
-                spark: sparkline(&weeks[weeks.len().saturating_sub(12)..]),
-            })
+            let unit = definition(name)
+                .map(|d| d.unit(Period::Week).to_string())
+                .unwrap_or_default();
+            Some(headline(label, unit, series))
         })
         .collect();
     page.horizons = report.cohorts.horizons.to_vec();

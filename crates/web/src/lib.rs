@@ -79,7 +79,10 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/dashboard", get(dashboard::page))
         .route("/api/v1/metrics", get(metrics_api::list))
         .route("/api/v1/metrics.csv", get(metrics_api::table))
-        .route("/api/v1/metrics/{name}", get(metrics_api::one))
+        .route(
+            "/api/v1/metrics/{name}",
+            get(metrics_api::one).post(metrics_api::submit),
+        )
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
         .fallback(pages::not_found)

@@ -50,8 +50,11 @@ struct MetricInfo {
     description: &'static str,
     unit_per_day: String,
     unit_per_week: String,
-    source: almanac_metrics::Source,
+    /// log, derived, input (from the database) or external (submitted).
+    source: String,
 }
+
+const EXTERNAL_DESCRIPTION: &str = "Submitted from outside Almanac (POST /api/v1/metrics/NAME with the submit token); weekly values are sums.";
 
 #[derive(Serialize)]
 struct Point {
@@ -150,10 +153,25 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
                 description: def.description,
                 unit_per_day: def.unit(Period::Day).to_string(),
                 unit_per_week: def.unit(Period::Week).to_string(),
-                source: def.source,
+                source: serde_json::to_value(def.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 name,
             })
         })
+        .chain(
+            external_names(&state)
+                .await
+                .into_iter()
+                .map(|name| MetricInfo {
+                    name,
+                    description: EXTERNAL_DESCRIPTION,
+                    unit_per_day: "count, per day".to_owned(),
+                    unit_per_week: "count, per week".to_owned(),
+                    source: "external".to_owned(),
+                }),
+        )
         .collect();
     Json(infos).into_response()
 }
@@ -179,13 +197,26 @@ pub async fn one(
         Ok(p) => p,
         Err(e) => return e,
     };
-    let (Some(series), Some(def)) = (report.series.get(name.as_str()), definition(&name)) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            &format!("no metric named {name:?}; GET /api/v1/metrics lists them"),
-        );
+    let (series, unit) = match (report.series.get(name.as_str()), definition(&name)) {
+        (Some(series), Some(def)) => (series.clone(), def.unit(period).to_string()),
+        _ => match external(&state, &name).await {
+            Some(series) => {
+                let per = if period == Period::Week {
+                    "week"
+                } else {
+                    "day"
+                };
+                (series, format!("count, per {per}"))
+            }
+            None => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    &format!("no metric named {name:?}; GET /api/v1/metrics lists them"),
+                )
+            }
+        },
     };
-    let series = in_range(series, &range);
+    let series = in_range(&series, &range);
     if csv {
         return (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -194,7 +225,7 @@ pub async fn one(
             .into_response();
     }
     Json(SeriesJson {
-        unit: def.unit(period).to_string(),
+        unit,
         period,
         points: series
             .values(period)
@@ -256,4 +287,117 @@ pub async fn table(
         csv.push('\n');
     }
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response()
+}
+
+async fn external_names(state: &AppState) -> Vec<String> {
+    state.store.external_series().await.unwrap_or_default()
+}
+
+/// An external series as a [`Series`]: days as submitted, weeks as sums.
+pub(crate) async fn external(state: &AppState, name: &str) -> Option<Series> {
+    let points = state.store.external_points(name).await.ok()?;
+    if points.is_empty() {
+        return None;
+    }
+    let mut series = Series::new(almanac_metrics::Quantity::Items);
+    for (day, value) in points {
+        let Ok(date) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
+            continue;
+        };
+        series.daily.insert(date, value);
+        let monday = date.week(chrono::Weekday::Mon).first_day();
+        *series.weekly.entry(monday).or_default() += value;
+    }
+    Some(series)
+}
+
+#[derive(Deserialize)]
+pub struct Submission {
+    points: Vec<SubmittedPoint>,
+}
+
+#[derive(Deserialize)]
+struct SubmittedPoint {
+    date: NaiveDate,
+    value: f64,
+}
+
+/// `POST /api/v1/metrics/{name}` with `Authorization: Bearer` the submit
+/// token and `{"points": [{"date": "2026-11-01", "value": 12}]}`: stores
+/// (or replaces) those days of an external series.
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let token = &state.config.metrics.submit_token;
+    if token.is_empty() {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "submitting series is off: set [metrics] submit_token",
+        );
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !presented
+        .is_some_and(|p| crate::ops_metrics::constant_time_eq(p.as_bytes(), token.as_bytes()))
+    {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is needed to submit series",
+        );
+    }
+    let well_formed = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !well_formed {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "series names are 1 to 64 characters of a-z, 0-9 and _",
+        );
+    }
+    if definition(&name).is_some() {
+        return problem(
+            StatusCode::CONFLICT,
+            &format!("{name} is computed from the logs; choose another name"),
+        );
+    }
+    let submission: Submission = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                &format!("the body must be {{\"points\": [{{\"date\": \"YYYY-MM-DD\", \"value\": N}}]}}: {e}"),
+            )
+        }
+    };
+    if submission.points.len() > 10_000 || submission.points.iter().any(|p| !p.value.is_finite()) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "at most 10,000 points, each a finite number",
+        );
+    }
+    let points: Vec<(String, f64)> = submission
+        .points
+        .iter()
+        .map(|p| (p.date.to_string(), p.value))
+        .collect();
+    match state.store.put_external_points(&name, &points).await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "stored": points.len() })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store submitted points");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the points could not be stored",
+            )
+        }
+    }
 }
