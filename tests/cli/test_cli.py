@@ -333,3 +333,31 @@ def test_probe_reports_like_a_nagios_plugin(tmp_path):
         proc.wait(10)
     stopped = probe()
     assert stopped.returncode == 2 and stopped.stdout.startswith("CRITICAL - discover:"), stopped.stdout
+
+
+def test_access_log_rotates_by_size_and_nothing_is_lost(tmp_path):
+    almanac(tmp_path, "user", "add", "alice", "--email", "a@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    config = tmp_path / "almanac.toml"
+    config.write_text('access_log_rotate = "size:2500"\naccess_log_keep = 50\n')
+    proc, port = start(tmp_path, env={"ALMANAC_CONFIG": str(config)})
+    try:
+        for i in range(40):
+            assert request(port, "PUT", f"/dav/calendars/alice/calendar/r{i}.ics", EVENT.replace("durable-1", f"r{i}"))[0] == 201
+            time.sleep(0.01)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    files = sorted(tmp_path.glob("access.log*"))
+    assert len(files) >= 3, files
+    assert all(f.stat().st_size <= 2500 for f in files), [(f.name, f.stat().st_size) for f in files]
+    lines = [line for f in files for line in f.read_text().splitlines()]
+    assert sum('"PUT /dav/' in line for line in lines) == 40
+    out = subprocess.run([BIN, "--data-dir", str(tmp_path), "--config", str(config), "metrics", "collect"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"Read {len(lines)} new lines (0 malformed) from {len(files)} file(s)" in out.stdout, out.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('access_log_rotate = "weekly"\n')
+    refused = subprocess.run([BIN, "--data-dir", str(tmp_path), "--config", str(bad), "serve", "--listen", f"127.0.0.1:{free_port()}"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "daily" in refused.stderr

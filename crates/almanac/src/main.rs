@@ -210,7 +210,7 @@ async fn serve(config: almanac_web::Config) -> Result<()> {
     let store = open_current(&config).await?;
     let log = match config.access_log_path() {
         Some(path) => Some(
-            almanac_web::access_log::AccessLog::open(&path)
+            almanac_web::access_log::AccessLog::open(&path, rotation(&config)?)
                 .await
                 .with_context(|| format!("cannot open the access log {}", path.display()))?,
         ),
@@ -378,15 +378,48 @@ fn spawn_metrics_collection(store: Store, config: &almanac_web::Config) {
     });
 }
 
-/// The access log and its first rotation, oldest first.
+fn rotation(config: &almanac_web::Config) -> Result<almanac_web::access_log::Rotation> {
+    almanac_web::access_log::Rotation::parse(&config.access_log_rotate, config.access_log_keep)
+        .with_context(|| {
+            format!(
+                "access_log_rotate = {:?}: use \"daily\", \"size:BYTES\" or \"off\"",
+                config.access_log_rotate
+            )
+        })
+}
+
+/// The access log and its rotations (`access.log.N`), oldest first. Files
+/// already read are skipped by the collector's cursors.
 fn default_logs(config: &almanac_web::Config) -> Result<Vec<std::path::PathBuf>> {
     let Some(log) = config.access_log_path() else {
         bail!("the access log is off (access_log = \"-\"): name the logs to read");
     };
-    let mut rotated = log.clone().into_os_string();
-    rotated.push(".1");
-    let rotated = std::path::PathBuf::from(rotated);
-    Ok([rotated, log].into_iter().filter(|p| p.exists()).collect())
+    let name = log
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = log.parent().map_or_else(
+        || std::path::PathBuf::from("."),
+        std::path::Path::to_path_buf,
+    );
+    let mut rotated: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let file = e.file_name().into_string().ok()?;
+                    let n = file.strip_prefix(&name)?.strip_prefix('.')?.parse().ok()?;
+                    Some((n, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rotated.sort_unstable_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let mut logs: Vec<_> = rotated.into_iter().map(|(_, p)| p).collect();
+    if log.exists() {
+        logs.push(log);
+    }
+    Ok(logs)
 }
 
 /// A database URL without its password, for messages.

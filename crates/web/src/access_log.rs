@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::AsyncWriteExt;
@@ -53,14 +53,98 @@ pub struct AccessLog {
     lines: mpsc::UnboundedSender<String>,
 }
 
-impl AccessLog {
-    /// Opens (appending) the log file and starts its writer task.
-    pub async fn open(path: &Path) -> std::io::Result<Arc<Self>> {
-        let mut file = tokio::fs::OpenOptions::new()
+/// When the log starts a new file: `access.log` becomes `access.log.1`,
+/// `.1` becomes `.2`, and so on, keeping `keep` old files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Start a new file when the UTC day changes.
+    pub daily: bool,
+    /// Start a new file when the current one would pass this size (0: never).
+    pub max_bytes: u64,
+    pub keep: usize,
+}
+
+impl Rotation {
+    /// Parses the `access_log_rotate` setting: "daily", "size:BYTES" or "off".
+    pub fn parse(setting: &str, keep: usize) -> Option<Self> {
+        let (daily, max_bytes) = match setting {
+            "daily" => (true, 0),
+            "off" => (false, 0),
+            other => (false, other.strip_prefix("size:")?.parse().ok()?),
+        };
+        Some(Self {
+            daily,
+            max_bytes,
+            keep,
+        })
+    }
+}
+
+/// The open file and what decides its rotation.
+struct Writer {
+    path: PathBuf,
+    file: tokio::fs::File,
+    size: u64,
+    day: chrono::NaiveDate,
+    rotation: Rotation,
+}
+
+impl Writer {
+    async fn open(path: &Path, rotation: Rotation) -> std::io::Result<Self> {
+        let file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .await?;
+        let meta = file.metadata().await?;
+        let day = meta.modified().ok().map_or_else(
+            || chrono::Utc::now().date_naive(),
+            |t| chrono::DateTime::<chrono::Utc>::from(t).date_naive(),
+        );
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            size: meta.len(),
+            day,
+            rotation,
+        })
+    }
+
+    async fn write(&mut self, batch: &str) -> std::io::Result<()> {
+        let today = chrono::Utc::now().date_naive();
+        let too_big = self.rotation.max_bytes > 0
+            && self.size > 0
+            && self.size + batch.len() as u64 > self.rotation.max_bytes;
+        if (self.rotation.daily && today != self.day && self.size > 0) || too_big {
+            self.rotate().await?;
+        }
+        self.day = today;
+        self.file.write_all(batch.as_bytes()).await?;
+        self.size += batch.len() as u64;
+        Ok(())
+    }
+
+    async fn rotate(&mut self) -> std::io::Result<()> {
+        self.file.flush().await?;
+        let numbered = |n: usize| {
+            let mut name = self.path.clone().into_os_string();
+            name.push(format!(".{n}"));
+            PathBuf::from(name)
+        };
+        let _ = tokio::fs::remove_file(numbered(self.rotation.keep.max(1))).await;
+        for n in (1..self.rotation.keep.max(1)).rev() {
+            let _ = tokio::fs::rename(numbered(n), numbered(n + 1)).await;
+        }
+        tokio::fs::rename(&self.path, numbered(1)).await?;
+        *self = Self::open(&self.path.clone(), self.rotation).await?;
+        Ok(())
+    }
+}
+
+impl AccessLog {
+    /// Opens (appending) the log file and starts its writer task.
+    pub async fn open(path: &Path, rotation: Rotation) -> std::io::Result<Arc<Self>> {
+        let mut writer = Writer::open(path, rotation).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         tokio::spawn(async move {
             let mut batch = String::new();
@@ -69,12 +153,12 @@ impl AccessLog {
                 while let Ok(more) = rx.try_recv() {
                     batch.push_str(&more);
                 }
-                if let Err(e) = file.write_all(batch.as_bytes()).await {
+                if let Err(e) = writer.write(&batch).await {
                     tracing::error!(error = %e, "cannot write the access log");
                 }
                 batch.clear();
             }
-            let _ = file.flush().await;
+            let _ = writer.file.flush().await;
         });
         Ok(Arc::new(Self { lines: tx }))
     }
@@ -138,4 +222,34 @@ fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() || c == '"' { '_' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rotation;
+
+    #[test]
+    fn rotation_settings() {
+        assert_eq!(
+            Rotation::parse("daily", 3),
+            Some(Rotation {
+                daily: true,
+                max_bytes: 0,
+                keep: 3
+            })
+        );
+        assert_eq!(
+            Rotation::parse("size:1000", 3),
+            Some(Rotation {
+                daily: false,
+                max_bytes: 1000,
+                keep: 3
+            })
+        );
+        assert_eq!(
+            Rotation::parse("off", 3).map(|r| (r.daily, r.max_bytes)),
+            Some((false, 0))
+        );
+        assert_eq!(Rotation::parse("weekly", 3), None);
+    }
 }

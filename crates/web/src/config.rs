@@ -106,6 +106,10 @@ pub struct Config {
     pub database_url: String,
     /// Empty: `data_dir/access.log`; "-": no access log.
     pub access_log: String,
+    /// "daily", "size:BYTES" or "off": when the access log starts a new file.
+    pub access_log_rotate: String,
+    /// Rotated access logs kept (`access.log.1` is the newest).
+    pub access_log_keep: usize,
     /// Where announcements (`announcements/YYYY-MM-DD-slug.md`) live.
     pub content_dir: PathBuf,
     /// A second address serving only the status site (empty: none).
@@ -123,6 +127,8 @@ impl Default for Config {
             data_dir: PathBuf::from("almanac-data"),
             database_url: String::new(),
             access_log: String::new(),
+            access_log_rotate: "daily".to_owned(),
+            access_log_keep: 400,
             content_dir: PathBuf::from("content"),
             status_listen: String::new(),
             site: Site::default(),
