@@ -152,3 +152,20 @@ def test_metrics_api_serves_the_collected_series(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_rules_are_data(tmp_path):
+    log = tmp_path / "client.log"
+    log.write_text('198.51.100.7 - bob [25/Nov/2026:10:00:01 +0000] "PROPFIND /dav/calendars/bob/calendar/ HTTP/1.1" 207 99 "-" "FancyCal/2.1 (Haiku)"\n')
+    collect(tmp_path, log)
+    report = json.loads((tmp_path / "metrics" / "report.json").read_text())
+    assert "native_users" not in report["series"] or report["series"]["native_users"]["daily"].get("2026-11-25", 0) == 0
+    rules = (REPO / "crates" / "metrics" / "src" / "rules.toml").read_text()
+    custom = tmp_path / "rules.toml"
+    fancy = '[[client]]\nproduct = "FancyCal"\nclass = "native"\ncontains = ["FancyCal/"]\nversion_after = ["FancyCal/"]\nplatform = "Haiku"\n\n'
+    at = rules.index("\n[[client]]") + 1
+    custom.write_text(rules[:at] + fancy + rules[at:])
+    collect(tmp_path, "--rebuild", "--rules", custom, log)
+    report = json.loads((tmp_path / "metrics" / "report.json").read_text())
+    assert report["series"]["native_users"]["daily"] == {"2026-11-25": 1.0}
+    assert report["series"]["hits_by_client:FancyCal"]["daily"] == {"2026-11-25": 1.0}

@@ -121,7 +121,8 @@ async fn run() -> Result<()> {
             } else {
                 logs
             };
-            let rules = metrics_cmd::load_rules(rules.as_deref())?;
+            let rules =
+                metrics_cmd::load_rules(rules.as_deref().or(config.metrics.rules_file.as_deref()))?;
             let store = open_current(&config).await?;
             let inputs = metrics_cmd::database_inputs(&store).await?;
             let summary =
@@ -365,7 +366,7 @@ fn spawn_metrics_collection(store: Store, config: &almanac_web::Config) {
             let config = config.clone();
             let run = tokio::task::spawn_blocking(move || {
                 let logs = default_logs(&config)?;
-                let rules = almanac_metrics::Rules::default();
+                let rules = metrics_cmd::load_rules(config.metrics.rules_file.as_deref())?;
                 metrics_cmd::collect(&config.data_dir, &logs, false, rules, &inputs, false)
             })
             .await;

@@ -90,6 +90,9 @@ pub struct MetricsSettings {
     pub public: bool,
     /// Seconds between collections inside `serve`; 0 turns it off.
     pub collect_interval_seconds: u64,
+    /// Client classification rules (TOML) replacing the built-in ones, read
+    /// at each collection: edit it without rebuilding.
+    pub rules_file: Option<PathBuf>,
     /// Bearer token for `/metrics` (Prometheus); empty: `/metrics` is off.
     pub prometheus_token: String,
     /// Bearer token for submitting external series (POST to
