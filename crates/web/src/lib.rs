@@ -26,7 +26,7 @@ pub use config::{Config, Limits};
 
 use almanac_store::Store;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -85,12 +85,19 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         )
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/robots.txt", get(pages::robots))
+        .route("/sitemap.xml", get(pages::sitemap))
         .fallback(pages::not_found)
-        .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
-            ops,
-            ops_metrics::track,
-        ));
+            state.clone(),
+            canonical_host,
+        ))
+        .with_state(state);
+    let app = security_headers(app).layer(axum::middleware::from_fn_with_state(
+        ops,
+        ops_metrics::track,
+    ));
     match log {
         Some(log) => app.layer(axum::middleware::from_fn_with_state(
             log,
@@ -110,12 +117,64 @@ fn status_routes() -> Router<AppState> {
 /// The status site alone, for its own listener or host name: it stays up
 /// when the calendar service is in trouble.
 pub fn status_router(state: AppState) -> Router {
-    status_routes()
+    let app = status_routes()
         .route("/", get(|| async { Redirect::to("/status") }))
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
+        .route("/favicon.ico", get(pages::favicon))
         .fallback(pages::not_found)
-        .with_state(state)
+        .with_state(state);
+    security_headers(app)
+}
+
+/// `www.` in front of the host name redirects (301) to the bare name, on
+/// the scheme of the configured base URL.
+async fn canonical_host(
+    State(state): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if let Some(bare) = host.strip_prefix("www.") {
+        let scheme = state
+            .config
+            .site
+            .base_url
+            .split("://")
+            .next()
+            .unwrap_or("https");
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let location = format!("{scheme}://{bare}{path}");
+        return (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Headers that keep pages from being framed, sniffed or leaking referrers,
+/// and scripts from anywhere but this site.
+fn security_headers(app: Router) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static(name),
+            header::HeaderValue::from_static(value),
+        )
+    };
+    app.layer(header(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ))
+    .layer(header("x-content-type-options", "nosniff"))
+    .layer(header("referrer-policy", "same-origin"))
+    .layer(header("x-frame-options", "DENY"))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -9,6 +9,7 @@ use atom_syndication::{Content, Entry, Feed, Link, Person, Text};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use std::fmt::Write as _;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -202,6 +203,62 @@ pub async fn stylesheet() -> Response {
         "text/css; charset=utf-8",
         include_str!("../static/site.css"),
     )
+}
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        &include_bytes!("../static/favicon.ico")[..],
+    )
+        .into_response()
+}
+
+/// Crawlers may read the site, not the calendars, the API or the dashboard.
+pub async fn robots(State(state): State<AppState>) -> Response {
+    let base = state.config.site.base_url.trim_end_matches('/');
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!(
+            "User-agent: *\nDisallow: /dav/\nDisallow: /ics/\nDisallow: /api/\nDisallow: /dashboard\nDisallow: /metrics\n\nSitemap: {base}/sitemap.xml\n"
+        ),
+    )
+        .into_response()
+}
+
+/// The public pages, with the announcements, for search engines.
+pub async fn sitemap(State(state): State<AppState>) -> Response {
+    let base = state.config.site.base_url.trim_end_matches('/');
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    let mut url = |path: &str, modified: Option<chrono::NaiveDate>| {
+        let _ = write!(
+            xml,
+            "<url><loc>{}{}</loc>",
+            escape_attr(base),
+            escape_attr(path)
+        );
+        if let Some(date) = modified {
+            let _ = write!(xml, "<lastmod>{date}</lastmod>");
+        }
+        xml.push_str("</url>\n");
+    };
+    let posts = announcements::load(&state.config.content_dir);
+    url("/", posts.first().map(|p| p.date));
+    url("/blog", posts.first().map(|p| p.date));
+    for post in &posts {
+        url(&format!("/blog/{}", post.slug), Some(post.date));
+    }
+    url("/status", None);
+    xml.push_str("</urlset>\n");
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }
 
 pub async fn logo() -> Response {

@@ -257,3 +257,52 @@ async fn dashboard_shows_every_metric_with_csv() {
     let weekly = s.send(None, "GET", "/dashboard?period=week", &[], "").await;
     assert!(weekly.body.contains(r#"<option value="week" selected>"#));
 }
+
+#[tokio::test]
+async fn small_things_people_expect() {
+    let (s, content) = with_content().await;
+    post(content.path(), "2026-05-01-news.md", "News");
+    let icon = reqwest::get(format!("{}/favicon.ico", s.base))
+        .await
+        .unwrap();
+    assert_eq!(icon.headers()["content-type"], "image/x-icon");
+    let bytes = icon.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO file");
+    let robots = s.send(None, "GET", "/robots.txt", &[], "").await;
+    assert!(
+        robots.body.contains("Disallow: /dav/")
+            && robots
+                .body
+                .contains("Sitemap: http://127.0.0.1:8080/sitemap.xml")
+    );
+    let sitemap = s.send(None, "GET", "/sitemap.xml", &[], "").await;
+    assert!(
+        sitemap
+            .body
+            .contains("<loc>http://127.0.0.1:8080/blog/news</loc><lastmod>2026-05-01</lastmod>"),
+        "{}",
+        sitemap.body
+    );
+    let page = s.send(None, "GET", "/blog", &[], "").await;
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let www = client
+        .get(format!("{}/blog?x=1", s.base))
+        .header("Host", "www.calendar.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(www.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        www.headers()["location"],
+        "http://calendar.example.org/blog?x=1"
+    );
+}
