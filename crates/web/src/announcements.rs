@@ -76,7 +76,7 @@ fn parse(file_name: &str, text: &str) -> Option<Post> {
     })
 }
 
-fn split_front_matter(text: &str) -> (&str, &str) {
+pub(crate) fn split_front_matter(text: &str) -> (&str, &str) {
     let Some(rest) = text.strip_prefix("---\n") else {
         return ("", text);
     };
@@ -86,7 +86,7 @@ fn split_front_matter(text: &str) -> (&str, &str) {
     }
 }
 
-fn markdown(source: &str) -> String {
+pub(crate) fn markdown(source: &str) -> String {
     let parser = Parser::new_ext(
         source,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,

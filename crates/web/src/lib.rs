@@ -86,6 +86,8 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
         .route("/favicon.ico", get(pages::favicon))
+        .route("/{page}", get(pages::content_page))
+        .route("/clients/{client}", get(pages::client_page))
         .route("/robots.txt", get(pages::robots))
         .route("/sitemap.xml", get(pages::sitemap))
         .fallback(pages::not_found)

@@ -36,6 +36,15 @@ struct BlogPost<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "page.html")]
+struct ContentPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    title: String,
+    html: String,
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     site: &'a Site,
@@ -96,6 +105,73 @@ pub async fn blog_post(State(state): State<AppState>, Path(slug): Path<String>) 
         ),
         None => not_found_page(&state.config.site),
     }
+}
+
+/// `/{page}`: a page of `CONTENT_DIR/pages/{page}.md` (About, Terms,
+/// Privacy, Help, FAQ, Supported clients ...), with the reader's addresses
+/// filled in.
+pub async fn content_page(State(state): State<AppState>, Path(page): Path<String>) -> Response {
+    show_content(&state, &page)
+}
+
+/// `/clients/{client}`: how to set up one client.
+pub async fn client_page(State(state): State<AppState>, Path(client): Path<String>) -> Response {
+    show_content(&state, &format!("clients-{client}"))
+}
+
+fn show_content(state: &AppState, name: &str) -> Response {
+    let site = &state.config.site;
+    let safe = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let text = safe
+        .then(|| {
+            std::fs::read_to_string(
+                state
+                    .config
+                    .content_dir
+                    .join("pages")
+                    .join(format!("{name}.md")),
+            )
+            .ok()
+        })
+        .flatten();
+    let Some(text) = text else {
+        return not_found_page(site);
+    };
+    let (front, body) = announcements::split_front_matter(&text);
+    let title = front
+        .lines()
+        .find_map(|l| l.strip_prefix("title:"))
+        .map_or_else(|| name.to_owned(), |t| t.trim().to_owned());
+    let server = site.base_url.trim_end_matches('/');
+    // Until people can log in to the site, the user name is a placeholder.
+    let filled = body
+        .replace("{{name}}", &site.name)
+        .replace("{{server}}", server)
+        .replace("{{caldav}}", &format!("{server}/dav/"))
+        .replace(
+            "{{ics}}",
+            &format!("{server}/ics/YOUR-USER-NAME/calendar.ics"),
+        )
+        .replace("{{user}}", "your user name")
+        .replace("{{support}}", &site.support_email);
+    let section = if name == "help" || name.starts_with("clients") || name == "faq" {
+        "help"
+    } else {
+        ""
+    };
+    render(
+        StatusCode::OK,
+        &ContentPage {
+            site,
+            section,
+            title,
+            html: announcements::markdown(&filled),
+        },
+    )
 }
 
 pub async fn blog_feed(State(state): State<AppState>) -> Response {
@@ -253,6 +329,28 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         url(&format!("/blog/{}", post.slug), Some(post.date));
     }
     url("/status", None);
+    let mut pages: Vec<String> = std::fs::read_dir(state.config.content_dir.join("pages"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    e.file_name()
+                        .into_string()
+                        .ok()?
+                        .strip_suffix(".md")
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    pages.sort_unstable();
+    for page in pages {
+        let path = match page.strip_prefix("clients-") {
+            Some(client) => format!("/clients/{client}"),
+            None => format!("/{page}"),
+        };
+        url(&path, None);
+    }
     xml.push_str("</urlset>\n");
     (
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],

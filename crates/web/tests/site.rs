@@ -306,3 +306,46 @@ async fn small_things_people_expect() {
         "http://calendar.example.org/blog?x=1"
     );
 }
+
+#[tokio::test]
+async fn content_pages_fill_in_the_addresses() {
+    let (s, content) = with_content().await;
+    let pages = content.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(pages.join("help.md"), "---\ntitle: Help\n---\nConnect {{name}} at `{{caldav}}` as {{user}}; write to {{support}}.\n").unwrap();
+    std::fs::write(
+        pages.join("clients-davx5.md"),
+        "---\ntitle: DAVx5\n---\nBase URL: {{server}}\n",
+    )
+    .unwrap();
+    let help = s.send(None, "GET", "/help", &[], "").await;
+    assert_eq!(help.status, StatusCode::OK);
+    assert!(help.body.contains("<h1>Help</h1>"));
+    assert!(help.body.contains("Connect Almanac at <code>http://127.0.0.1:8080/dav/</code> as your user name; write to support@example.org."), "{}", help.body);
+    assert!(help
+        .body
+        .contains(r#"<a href="/help" aria-current="page">Help</a>"#));
+    let davx5 = s.send(None, "GET", "/clients/davx5", &[], "").await;
+    assert!(davx5.body.contains("Base URL: http://127.0.0.1:8080"));
+    for missing in [
+        "/nothing",
+        "/clients/nothing",
+        "/..%2Fpages%2Fhelp",
+        "/HELP",
+    ] {
+        assert_eq!(
+            s.send(None, "GET", missing, &[], "").await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+    let sitemap = s.send(None, "GET", "/sitemap.xml", &[], "").await;
+    assert!(
+        sitemap
+            .body
+            .contains("<loc>http://127.0.0.1:8080/clients/davx5</loc>")
+            && sitemap
+                .body
+                .contains("<loc>http://127.0.0.1:8080/help</loc>")
+    );
+}
