@@ -17,7 +17,9 @@ const repo = resolve(here, '../..');
 const bin = process.env.ALMANAC_BIN ?? join(repo, 'target/debug/almanac');
 const shots = join(repo, 'artifacts/screenshots');
 const password = 'a long enough password';
-const pages = ['/', '/blog', '/blog/welcome', '/status', '/dashboard', '/dashboard?period=week&days=365', '/nothing-here'];
+const pages = ['/', '/blog', '/blog/welcome', '/status', '/dashboard', '/dashboard?period=week&days=365', '/nothing-here',
+  '/about', '/terms', '/privacy', '/help', '/faq', '/clients', '/clients/apple-macos', '/clients/ios', '/clients/thunderbird',
+  '/clients/evolution', '/clients/gnome-calendar', '/clients/davx5', '/clients/outlook'];
 
 let server, base, browser, dataDir;
 
