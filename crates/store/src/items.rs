@@ -126,13 +126,8 @@ impl Store {
         // Writing first takes SQLite's write lock at once, so two writers queue
         // on busy_timeout instead of failing on a read-to-write upgrade.
         let revision = bump_revision(&mut tx, collection_id).await?;
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT etag FROM items WHERE collection_id = $1 AND name = $2")
-                .bind(collection_id)
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        check_condition(condition, existing.as_ref().map(|(etag,)| etag.as_str()))?;
+        let existing = current_etag(&mut tx, collection_id, name).await?;
+        check_condition(condition, existing.as_deref())?;
         if let Some(index) = &item.calendar {
             let clash: Option<(String,)> = sqlx::query_as(
                 "SELECT name FROM items WHERE collection_id = $1 AND uid = $2 AND name <> $3",
@@ -202,16 +197,11 @@ impl Store {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let revision = bump_revision(&mut tx, collection_id).await?;
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT etag FROM items WHERE collection_id = $1 AND name = $2")
-                .bind(collection_id)
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing = current_etag(&mut tx, collection_id, name).await?;
         if existing.is_none() {
             return Err(StoreError::NotFound);
         }
-        check_condition(condition, existing.as_ref().map(|(etag,)| etag.as_str()))?;
+        check_condition(condition, existing.as_deref())?;
         sqlx::query("DELETE FROM items WHERE collection_id = $1 AND name = $2")
             .bind(collection_id)
             .bind(name)
@@ -369,6 +359,20 @@ fn check_condition(condition: &WriteCondition, current: Option<&str>) -> Result<
     } else {
         Err(StoreError::PreconditionFailed)
     }
+}
+
+async fn current_etag(
+    tx: &mut Transaction<'_, Any>,
+    collection_id: i64,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT etag FROM items WHERE collection_id = $1 AND name = $2")
+            .bind(collection_id)
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(etag,)| etag))
 }
 
 async fn bump_revision(
