@@ -62,6 +62,7 @@ impl AppState {
 /// around it.
 pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Router {
     let ops = state.ops.clone();
+    let site = state.config.site.clone();
     let app = Router::new()
         .route("/", any(root))
         .route("/healthz", get(healthz))
@@ -96,10 +97,9 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
             canonical_host,
         ))
         .with_state(state);
-    let app = security_headers(app).layer(axum::middleware::from_fn_with_state(
-        ops,
-        ops_metrics::track,
-    ));
+    let app = catch_panics(security_headers(app), site).layer(
+        axum::middleware::from_fn_with_state(ops, ops_metrics::track),
+    );
     match log {
         Some(log) => app.layer(axum::middleware::from_fn_with_state(
             log,
@@ -160,6 +160,17 @@ async fn canonical_host(
     next.run(request).await
 }
 
+/// A handler that fails unexpectedly answers the site's 500 page, and the
+/// server goes on.
+fn catch_panics(app: Router, site: config::Site) -> Router {
+    app.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        move |_panic: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            pages::internal_error_page(&site)
+        },
+    ))
+}
+
 /// Headers that keep pages from being framed, sniffed or leaking referrers,
 /// and scripts from anywhere but this site.
 fn security_headers(app: Router) -> Router {
@@ -201,4 +212,36 @@ async fn root(State(state): State<AppState>, request: Request) -> Response {
 /// RFC 6764: a client given only the host name finds the DAV root here.
 async fn well_known() -> Redirect {
     Redirect::permanent(almanac_dav::paths::ROOT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_failing_handler_gets_the_500_page() {
+        let app = Router::new().route("/boom", get(boom));
+        let app = catch_panics(app, config::Site::default());
+        let response = app
+            .oneshot(
+                Request::builder()
+                    .uri("/boom")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let page = String::from_utf8(body.to_vec()).unwrap();
+        assert!(page.contains("<h1>Something went wrong</h1>") && page.contains("site.css"));
+        assert!(!page.contains("boom"), "no detail of the failure is shown");
+    }
 }

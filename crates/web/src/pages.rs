@@ -270,6 +270,20 @@ pub(crate) fn not_found_page(site: &Site) -> Response {
     )
 }
 
+/// The page for a request that failed inside the server: in the site's look,
+/// with no detail of the failure (that goes to the server log).
+pub(crate) fn internal_error_page(site: &Site) -> Response {
+    render(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &ErrorPage {
+            site,
+            section: "",
+            heading: "Something went wrong",
+            message: "The server could not complete this request. Nothing you did caused it; please try again in a moment. If it keeps happening, the status page may say more.",
+        },
+    )
+}
+
 pub async fn not_found(State(state): State<AppState>) -> Response {
     not_found_page(&state.config.site)
 }
