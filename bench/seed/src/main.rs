@@ -139,12 +139,7 @@ async fn main() -> Result<()> {
         let collection = store
             .create_collection(
                 user.id,
-                &NewCollection {
-                    path: "calendar".to_owned(),
-                    is_calendar: true,
-                    displayname: Some("Calendar".to_owned()),
-                    ..NewCollection::default()
-                },
+                &NewCollection::calendar("calendar", Some("Calendar")),
             )
             .await?;
         calendars.push(Calendar {

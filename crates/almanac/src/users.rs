@@ -51,12 +51,7 @@ pub async fn run(store: &Store, command: UserCommand) -> Result<()> {
             store
                 .create_collection(
                     user.id,
-                    &NewCollection {
-                        path: "calendar".to_owned(),
-                        is_calendar: true,
-                        displayname: Some("Calendar".to_owned()),
-                        ..NewCollection::default()
-                    },
+                    &NewCollection::calendar("calendar", Some("Calendar")),
                 )
                 .await?;
             println!("Created user {name} with a calendar at /dav/calendars/{name}/calendar/");

@@ -62,6 +62,18 @@ pub struct NewCollection {
     pub components: Option<String>,
 }
 
+impl NewCollection {
+    /// A calendar at `path` below the home, accepting every component type.
+    pub fn calendar(path: &str, displayname: Option<&str>) -> Self {
+        Self {
+            path: path.to_owned(),
+            is_calendar: true,
+            displayname: displayname.map(str::to_owned),
+            ..Self::default()
+        }
+    }
+}
+
 /// Live properties a PROPPATCH or the web UI may change; `Some(None)` removes.
 #[derive(Debug, Clone, Default)]
 pub struct CollectionUpdate {

@@ -131,14 +131,7 @@ async fn users(store: Store) {
         "new"
     );
     let cal = store
-        .create_collection(
-            alice.id,
-            &NewCollection {
-                path: "c".into(),
-                is_calendar: true,
-                ..Default::default()
-            },
-        )
+        .create_collection(alice.id, &NewCollection::calendar("c", None))
         .await
         .unwrap();
     let data = event("u1", "20260101T100000Z");
@@ -175,14 +168,7 @@ async fn items_and_sync(store: Store) {
         .await
         .unwrap();
     let cal = store
-        .create_collection(
-            user.id,
-            &NewCollection {
-                path: "work".into(),
-                is_calendar: true,
-                ..Default::default()
-            },
-        )
+        .create_collection(user.id, &NewCollection::calendar("work", None))
         .await
         .unwrap();
     assert_eq!(cal.sync_revision, 0);
@@ -303,14 +289,7 @@ async fn conditions_and_conflicts(store: Store) {
         .await
         .unwrap();
     let cal = store
-        .create_collection(
-            user.id,
-            &NewCollection {
-                path: "home".into(),
-                is_calendar: true,
-                ..Default::default()
-            },
-        )
+        .create_collection(user.id, &NewCollection::calendar("home", None))
         .await
         .unwrap();
     let data = event("same-uid", "20260101T100000Z");
@@ -585,14 +564,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         .await
         .unwrap();
     let cal = store
-        .create_collection(
-            user.id,
-            &NewCollection {
-                path: "cal".into(),
-                is_calendar: true,
-                ..Default::default()
-            },
-        )
+        .create_collection(user.id, &NewCollection::calendar("cal", None))
         .await
         .unwrap();
     let data = event("kept", "20260101T100000Z");
@@ -690,15 +662,7 @@ async fn populate(store: &Store, n: usize) -> i64 {
         .await
         .unwrap();
     let cal = store
-        .create_collection(
-            user.id,
-            &NewCollection {
-                path: "cal".into(),
-                is_calendar: true,
-                displayname: Some("Cal".into()),
-                ..Default::default()
-            },
-        )
+        .create_collection(user.id, &NewCollection::calendar("cal", Some("Cal")))
         .await
         .unwrap();
     store

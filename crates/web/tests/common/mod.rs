@@ -81,12 +81,7 @@ impl Server {
         self.store
             .create_collection(
                 user.id,
-                &NewCollection {
-                    path: "calendar".into(),
-                    is_calendar: true,
-                    displayname: Some("Calendar".into()),
-                    ..Default::default()
-                },
+                &NewCollection::calendar("calendar", Some("Calendar")),
             )
             .await
             .unwrap();
