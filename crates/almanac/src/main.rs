@@ -232,7 +232,7 @@ async fn serve(config: almanac_web::Config) -> Result<()> {
     };
     monitor::spawn(store.clone(), &config, local_base);
     spawn_metrics_collection(store.clone(), &config);
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(store.clone(), config).map_err(anyhow::Error::msg)?;
     if !state.config.status_listen.is_empty() {
         let status_listener = tokio::net::TcpListener::bind(&state.config.status_listen)
             .await

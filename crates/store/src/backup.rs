@@ -39,6 +39,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("password_hash", Text),
             ("is_admin", Int),
             ("created_at", Int),
+            ("verified_at", Int),
+            ("locked", Int),
         ],
     ),
     (
@@ -133,6 +135,49 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         "external_points",
         &[("series", Text), ("day", Text), ("value", Real)],
     ),
+    (
+        "sessions",
+        &[
+            ("token_hash", Text),
+            ("user_id", Int),
+            ("created_at", Int),
+            ("expires_at", Int),
+        ],
+    ),
+    (
+        "mail_tokens",
+        &[
+            ("token_hash", Text),
+            ("user_id", Int),
+            ("purpose", Text),
+            ("new_email", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+        ],
+    ),
+    (
+        "support_requests",
+        &[
+            ("id", Int),
+            ("user_id", Int),
+            ("name", Text),
+            ("email", Text),
+            ("subject", Text),
+            ("status", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
+        "support_messages",
+        &[
+            ("id", Int),
+            ("request_id", Int),
+            ("author", Text),
+            ("body", Text),
+            ("created_at", Int),
+        ],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -141,15 +186,33 @@ fn added_in(table: &str) -> i64 {
         "settings" => 2,
         "probe_results" | "incidents" | "incident_updates" => 3,
         "external_points" => 4,
+        "sessions" | "mail_tokens" | "support_requests" | "support_messages" => 5,
         _ => 1,
     }
 }
 
-/// The tables a database at schema `version` has.
-fn tables_at(
-    version: i64,
-) -> impl Iterator<Item = &'static (&'static str, &'static [(&'static str, Kind)])> {
-    TABLES.iter().filter(move |(t, _)| added_in(t) <= version)
+/// The schema version that added a column to a table older than it.
+fn column_added_in(table: &str, column: &str) -> i64 {
+    match (table, column) {
+        ("users", "verified_at" | "locked") => 5,
+        _ => added_in(table),
+    }
+}
+
+/// The tables a database at schema `version` has, with the columns they
+/// had then.
+fn tables_at(version: i64) -> impl Iterator<Item = (&'static str, Vec<(&'static str, Kind)>)> {
+    TABLES
+        .iter()
+        .filter(move |(t, _)| added_in(t) <= version)
+        .map(move |(table, columns)| {
+            let columns = columns
+                .iter()
+                .filter(|(c, _)| column_added_in(table, c) <= version)
+                .copied()
+                .collect();
+            (*table, columns)
+        })
 }
 
 /// What a backup or restore went through.
@@ -198,7 +261,7 @@ impl Store {
                 .await?;
             summary
                 .rows
-                .insert((*table).to_owned(), u64::try_from(count).unwrap_or(0));
+                .insert(table.to_owned(), u64::try_from(count).unwrap_or(0));
         }
         progress(Progress::Total(summary.total_rows()));
         let header = json!({"almanac_backup": FORMAT, "schema_version": summary.schema_version, "rows": summary.rows});
@@ -263,9 +326,7 @@ impl Store {
         self.migrate_to(version).await?;
         let mut summary = BackupSummary {
             schema_version: version,
-            rows: tables_at(version)
-                .map(|(t, _)| ((*t).to_owned(), 0))
-                .collect(),
+            rows: tables_at(version).map(|(t, _)| (t.to_owned(), 0)).collect(),
         };
         let mut tx = self.pool.begin().await?;
         for line in lines {
@@ -284,13 +345,13 @@ impl Store {
                     values.len()
                 )));
             }
-            insert_row(&mut tx, table, columns, values).await?;
-            *summary.rows.entry((*table).to_owned()).or_default() += 1;
+            insert_row(&mut tx, table, &columns, values).await?;
+            *summary.rows.entry(table.to_owned()).or_default() += 1;
             progress(Progress::Row);
         }
         for (table, _) in tables_at(version) {
-            let want = expected.get(*table).copied().unwrap_or(0);
-            let got = summary.rows.get(*table).copied().unwrap_or(0);
+            let want = expected.get(table).copied().unwrap_or(0);
+            let got = summary.rows.get(table).copied().unwrap_or(0);
             if want != got {
                 return Err(corrupt(&format!(
                     "{table}: the header promises {want} rows, the file has {got} (truncated?)"
@@ -306,7 +367,12 @@ impl Store {
                 "probe_results",
                 "incidents",
                 "incident_updates",
-            ] {
+                "support_requests",
+                "support_messages",
+            ]
+            .into_iter()
+            .filter(|t| added_in(t) <= version)
+            {
                 sqlx::query(&format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                      (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"

@@ -7,6 +7,7 @@
 //! change in the `changes` table, in the same transaction: that is what sync
 //! tokens and CTags are made of.
 
+mod accounts;
 mod backup;
 mod check;
 mod collections;
@@ -17,8 +18,10 @@ mod migrate;
 mod model;
 mod settings;
 mod status;
+mod support;
 mod users;
 
+pub use accounts::{MailToken, TokenPurpose};
 pub use backup::{BackupSummary, Progress};
 pub use check::Finding;
 pub use error::StoreError;
@@ -32,6 +35,7 @@ pub use settings::Maintenance;
 pub use status::{
     Incident, IncidentUpdate, ProbeResult, Uptime, INCIDENT_STATUSES, MAINTENANCE_STATUSES,
 };
+pub use support::{NewSupportRequest, SupportMessage, SupportRequest};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

@@ -1,6 +1,6 @@
 //! Rows as the rest of Almanac sees them.
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -9,6 +9,19 @@ pub struct User {
     #[sqlx(try_from = "i64")]
     pub is_admin: Flag,
     pub created_at: i64,
+    /// When the address was validated; `None`: the account cannot log in
+    /// or sync yet.
+    pub verified_at: Option<i64>,
+    /// Locked by staff: no log-in, no sync.
+    #[sqlx(try_from = "i64")]
+    pub locked: Flag,
+}
+
+impl User {
+    /// Whether the account may log in and sync.
+    pub fn may_sign_in(&self) -> bool {
+        self.verified_at.is_some() && !self.locked.0
+    }
 }
 
 /// A 0/1 column read as a bool (SQLite has no boolean type).

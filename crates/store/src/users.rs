@@ -1,9 +1,11 @@
 use crate::error::unique_violation;
 use crate::{now, Store, StoreError, User};
 
-const USER_COLUMNS: &str = "id, name, email, password_hash, is_admin, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, name, email, password_hash, is_admin, created_at, verified_at, locked";
 
 impl Store {
+    /// An account ready to use (made by an operator).
     pub async fn create_user(
         &self,
         name: &str,
@@ -11,9 +13,33 @@ impl Store {
         password_hash: &str,
         is_admin: bool,
     ) -> Result<User, StoreError> {
+        self.insert_user(name, email, password_hash, is_admin, Some(now()))
+            .await
+    }
+
+    /// An account signed up on the site: it cannot log in or sync until its
+    /// address is validated ([`Store::mark_verified`]).
+    pub async fn create_pending_user(
+        &self,
+        name: &str,
+        email: &str,
+        password_hash: &str,
+    ) -> Result<User, StoreError> {
+        self.insert_user(name, email, password_hash, false, None)
+            .await
+    }
+
+    async fn insert_user(
+        &self,
+        name: &str,
+        email: &str,
+        password_hash: &str,
+        is_admin: bool,
+        verified_at: Option<i64>,
+    ) -> Result<User, StoreError> {
         let sql = format!(
-            "INSERT INTO users (name, email, password_hash, is_admin, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (name, email, password_hash, is_admin, created_at, verified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {USER_COLUMNS}"
         );
         sqlx::query_as(&sql)
             .bind(name)
@@ -21,9 +47,100 @@ impl Store {
             .bind(password_hash)
             .bind(i64::from(is_admin))
             .bind(now())
+            .bind(verified_at)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| unique_violation(e, &format!("user {name}")))
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Accounts with this address (case-insensitive), oldest first.
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1) ORDER BY id");
+        Ok(sqlx::query_as(&sql)
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Accounts whose name or address contains `text`, at most `limit`.
+    pub async fn search_users(&self, text: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+        let pattern = format!(
+            "%{}%",
+            text.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users \
+             WHERE lower(name) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\' \
+             ORDER BY name LIMIT $2"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Removes sign-ups made before `before` whose address was never
+    /// validated, freeing their names.
+    pub async fn delete_stale_pending_users(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE verified_at IS NULL AND created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn mark_verified(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_email(&self, id: i64, email: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+            .bind(email)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks or unlocks an account; a lock also ends its sessions.
+    pub async fn set_locked(&self, name: &str, locked: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET locked = $1 WHERE name = $2")
+            .bind(i64::from(locked))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if locked {
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+            )
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {

@@ -91,12 +91,17 @@ on_both_backends!(
     external_series,
     upgrade_from_version_2_keeps_every_row,
     failed_migration_changes_nothing,
+    accounts_sessions_and_mail_links,
+    support_queue,
 );
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
-    assert_eq!(store.pending_migrations().await.unwrap(), vec![1, 2, 3, 4]);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        store.pending_migrations().await.unwrap(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -559,12 +564,9 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         store.schema_state().await.unwrap(),
         SchemaState::Behind { found: 1 }
     );
-    let user = store
-        .create_user("gina", "g@example.org", "h", true)
-        .await
-        .unwrap();
+    let user_id = legacy_user(&store, 900_007, "gina").await;
     let cal = store
-        .create_collection(user.id, &NewCollection::calendar("cal", None))
+        .create_collection(user_id, &NewCollection::calendar("cal", None))
         .await
         .unwrap();
     let data = event("kept", "20260101T100000Z");
@@ -594,11 +596,16 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
+    let user = store.user_by_name("gina").await.unwrap().unwrap();
     assert_eq!(
-        store.user_by_name("gina").await.unwrap(),
-        Some(user.clone())
+        (user.id, user.email.as_str()),
+        (900_007, "gina@example.org")
+    );
+    assert!(
+        user.may_sign_in(),
+        "accounts from before sign-up count as validated"
     );
     let after = store.collection(user.id, "cal").await.unwrap().unwrap();
     assert_eq!(
@@ -654,13 +661,26 @@ async fn maintenance_mode(store: Store) {
     assert_eq!(store.maintenance().await.unwrap(), None);
 }
 
+/// A user made with the columns every schema version has (the functions of
+/// this build need the newest schema); returns its id.
+async fn legacy_user(store: &Store, id: i64, name: &str) -> i64 {
+    store
+        .execute_raw(&format!(
+            "INSERT INTO users (id, name, email, password_hash, is_admin, created_at) \
+             VALUES ({id}, '{name}', '{name}@example.org', '$argon2id$hash', 1, 1700000000)"
+        ))
+        .await
+        .unwrap();
+    id
+}
+
 /// A user with a calendar of `n` events, a plain collection, dead
 /// properties, a tombstone and maintenance mode on: every table has rows.
 async fn populate(store: &Store, n: usize) -> i64 {
-    let user = store
-        .create_user("hank", "h@example.org", "$argon2id$hash", true)
-        .await
-        .unwrap();
+    let user = almanac_store::User {
+        id: legacy_user(store, 900_001, "hank").await,
+        ..almanac_store::User::default()
+    };
     let cal = store
         .create_collection(user.id, &NewCollection::calendar("cal", Some("Cal")))
         .await
@@ -949,14 +969,31 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
     populate(&store, 5).await;
     let before = snapshot(&store).await;
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5]);
     let after = snapshot(&store).await;
-    // Same rows; the header and the new, empty tables differ.
-    let rows = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    // Same rows; the header and the new, empty tables differ, and users
+    // gained two columns: validated (at creation) and not locked.
+    let rows = |text: &str| {
+        text.lines()
+            .skip(1)
+            .map(|line| {
+                let mut row: serde_json::Value = serde_json::from_str(line).unwrap();
+                if row["t"] == "users" {
+                    let values = row["r"].as_array_mut().unwrap();
+                    if values.len() == 8 {
+                        assert_eq!(values[6], values[5], "verified_at = created_at");
+                        assert_eq!(values[7], 0, "not locked");
+                        values.truncate(6);
+                    }
+                }
+                row
+            })
+            .collect::<Vec<_>>()
+    };
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":4"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":5"#),
         "{header}"
     );
 }
@@ -981,9 +1018,9 @@ async fn failed_migration_changes_nothing(store: Store) {
         probe_table.is_err(),
         "the first table of migration 3 was rolled back too"
     );
-    assert!(store.user_by_name("hank").await.unwrap().is_some());
+    assert!(snapshot(&store).await.contains(r#""hank""#));
     store.execute_raw("DROP TABLE incidents").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5]);
 }
 
 async fn external_series(store: Store) {
@@ -1015,4 +1052,178 @@ async fn external_series(store: Store) {
         ["downloads", "stars"]
     );
     assert!(store.external_points("nothing").await.unwrap().is_empty());
+}
+
+async fn accounts_sessions_and_mail_links(store: Store) {
+    use almanac_store::TokenPurpose;
+    store.migrate().await.unwrap();
+    let pending = store
+        .create_pending_user("ivy", "Ivy@Example.org", "h")
+        .await
+        .unwrap();
+    assert!(
+        !pending.may_sign_in(),
+        "unvalidated accounts cannot sign in"
+    );
+    assert_eq!(
+        store.users_by_email("ivy@example.ORG").await.unwrap()[0].id,
+        pending.id,
+        "addresses match without regard to case"
+    );
+    store.mark_verified(pending.id).await.unwrap();
+    assert!(store
+        .user_by_id(pending.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .may_sign_in());
+    store.set_locked("ivy", true).await.unwrap();
+    assert!(!store
+        .user_by_name("ivy")
+        .await
+        .unwrap()
+        .unwrap()
+        .may_sign_in());
+    store.set_locked("ivy", false).await.unwrap();
+    assert!(matches!(
+        store.set_locked("nobody", true).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Sessions: found by digest until they expire or end.
+    let later = now() + 3600;
+    store.create_session("s1", pending.id, later).await.unwrap();
+    store.create_session("s2", pending.id, later).await.unwrap();
+    store
+        .create_session("old", pending.id, now() - 1)
+        .await
+        .unwrap();
+    assert_eq!(store.session_user("s1").await.unwrap().unwrap().name, "ivy");
+    assert!(
+        store.session_user("old").await.unwrap().is_none(),
+        "expired"
+    );
+    store
+        .delete_sessions_of(pending.id, Some("s1"))
+        .await
+        .unwrap();
+    assert!(store.session_user("s1").await.unwrap().is_some(), "kept");
+    assert!(store.session_user("s2").await.unwrap().is_none());
+    store.set_locked("ivy", true).await.unwrap();
+    assert!(
+        store.session_user("s1").await.unwrap().is_none(),
+        "a lock ends sessions"
+    );
+    store.set_locked("ivy", false).await.unwrap();
+
+    // Mail links: single use; a newer link of the same purpose replaces it.
+    store
+        .create_mail_token("t1", pending.id, TokenPurpose::Reset, None, later)
+        .await
+        .unwrap();
+    store
+        .create_mail_token("t2", pending.id, TokenPurpose::Reset, None, later)
+        .await
+        .unwrap();
+    store
+        .create_mail_token(
+            "t3",
+            pending.id,
+            TokenPurpose::Email,
+            Some("new@example.org"),
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.peek_mail_token("t1").await.unwrap().is_none(),
+        "replaced"
+    );
+    let token = store.take_mail_token("t2").await.unwrap().unwrap();
+    assert_eq!(
+        (token.purpose, token.is_expired()),
+        (TokenPurpose::Reset, false)
+    );
+    assert!(
+        store.take_mail_token("t2").await.unwrap().is_none(),
+        "used up"
+    );
+    let email = store.take_mail_token("t3").await.unwrap().unwrap();
+    assert_eq!(email.new_email.as_deref(), Some("new@example.org"));
+
+    // Stale sign-ups go; validated accounts stay.
+    store
+        .create_pending_user("stale", "s@example.org", "h")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_stale_pending_users(now() + 10).await.unwrap(),
+        1
+    );
+    assert!(store.user_by_name("ivy").await.unwrap().is_some());
+    assert_eq!(store.search_users("IV", 10).await.unwrap().len(), 1);
+    assert!(
+        store.search_users("%", 10).await.unwrap().is_empty(),
+        "% is literal"
+    );
+    // Deleting the account removes its sessions and links.
+    store.create_session("s9", pending.id, later).await.unwrap();
+    store.delete_user("ivy").await.unwrap();
+    assert!(store.session_user("s9").await.unwrap().is_none());
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn support_queue(store: Store) {
+    store.migrate().await.unwrap();
+    let user = store
+        .create_user("jo", "jo@example.org", "h", false)
+        .await
+        .unwrap();
+    let id = store
+        .create_support_request(&almanac_store::NewSupportRequest {
+            user_id: Some(user.id),
+            name: "Jo",
+            email: "jo@example.org",
+            subject: "Sync stopped",
+            body: "Since Monday.",
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.support_requests(Some("open"), 10).await.unwrap()[0].id,
+        id
+    );
+    store
+        .answer_support_request(id, Some("Fixed now."), "closed")
+        .await
+        .unwrap();
+    assert!(store
+        .support_requests(Some("open"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let (request, messages) = store.support_request(id).await.unwrap().unwrap();
+    assert_eq!(request.status, "closed");
+    let texts: Vec<_> = messages
+        .iter()
+        .map(|m| (m.author.as_str(), m.body.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        [("requester", "Since Monday."), ("staff", "Fixed now.")]
+    );
+    assert!(matches!(
+        store.answer_support_request(id + 1, None, "open").await,
+        Err(StoreError::NotFound)
+    ));
+    // The request outlives the account that sent it.
+    store.delete_user("jo").await.unwrap();
+    let (request, _) = store.support_request(id).await.unwrap().unwrap();
+    assert_eq!(request.user_id, None);
+    // Both are in backups.
+    let backup = snapshot(&store).await;
+    assert!(backup.contains("Since Monday.") && backup.contains(r#""support_requests":1"#));
 }

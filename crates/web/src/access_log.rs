@@ -38,6 +38,10 @@ pub enum AuthKind {
     #[default]
     None,
     Password,
+    /// A web log-in session.
+    Session,
+    /// A share link (its token).
+    Ticket,
 }
 
 impl AuthKind {
@@ -45,6 +49,8 @@ impl AuthKind {
         match self {
             Self::None => "none",
             Self::Password => "password",
+            Self::Session => "session",
+            Self::Ticket => "ticket",
         }
     }
 }

@@ -94,7 +94,8 @@ impl Authenticator {
             .await
             .unwrap_or(false);
         match account {
-            Some(account) if ok => {
+            // Unvalidated and locked accounts cannot sync.
+            Some(account) if ok && account.may_sign_in() => {
                 let principal = Principal {
                     id: account.id,
                     name: account.name,
@@ -185,7 +186,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     })
 }
 
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("no such user"))
 }

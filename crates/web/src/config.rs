@@ -100,6 +100,53 @@ pub struct MetricsSettings {
     pub submit_token: String,
 }
 
+/// How the service sends mail (validation links, resets, support replies).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// e.g. `smtps://user:password@mail.example.org:465` or
+    /// `smtp://localhost:25`; empty: every mail is written to
+    /// `DATA_DIR/outbox/` as an .eml file and its link is logged.
+    pub smtp_url: String,
+    /// The From: of every mail.
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            from: "Almanac <noreply@example.org>".to_owned(),
+        }
+    }
+}
+
+/// Attempts per client address on the forms strangers can reach; beyond
+/// them the form answers 429 until the window passes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub login_per_minute: u32,
+    pub signup_per_hour: u32,
+    pub reset_per_hour: u32,
+    pub contact_per_hour: u32,
+    /// Behind a reverse proxy every request comes from the proxy: take the
+    /// client address from the last X-Forwarded-For hop instead.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            login_per_minute: 10,
+            signup_per_hour: 10,
+            reset_per_hour: 5,
+            contact_per_hour: 5,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -121,6 +168,8 @@ pub struct Config {
     pub probe: ProbeSchedule,
     pub metrics: MetricsSettings,
     pub limits: Limits,
+    pub mail: MailSettings,
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Config {
@@ -138,6 +187,8 @@ impl Default for Config {
             probe: ProbeSchedule::default(),
             metrics: MetricsSettings::default(),
             limits: Limits::default(),
+            mail: MailSettings::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }

@@ -8,18 +8,29 @@
 //!   answering through `almanac_dav`.
 //! - `webcal`: whole-calendar export and import of .ics files.
 
+// Page handlers return finished error pages as the `Err` of a `Result`, so
+// `?` can stop a form at its first failed check; they are built once per
+// request.
+#![allow(clippy::result_large_err)]
+
 pub mod access_log;
+mod account;
+mod admin;
 pub mod announcements;
 pub mod auth;
 mod charts;
 pub mod config;
 mod dashboard;
 pub(crate) mod dav;
+mod mail;
 mod maintenance;
 pub mod metrics_api;
 pub mod ops_metrics;
 mod pages;
+mod rate_limit;
+pub mod session;
 pub mod status;
+mod support;
 mod webcal;
 
 pub use config::{Config, Limits};
@@ -42,11 +53,16 @@ pub struct AppState {
     listings: Arc<dav::listing_cache::ListingCache>,
     reports: Arc<metrics_api::ReportCache>,
     pub ops: Arc<ops_metrics::OpsMetrics>,
+    mailer: Arc<mail::Mailer>,
+    rate_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        Self {
+    /// Fails when the mail settings are unusable.
+    pub fn new(store: Store, config: Config) -> Result<Self, String> {
+        Ok(Self {
+            mailer: Arc::new(mail::Mailer::new(&config.mail, &config.data_dir)?),
+            rate_limiter: Arc::default(),
             auth: Arc::new(auth::Authenticator::new(store.clone())),
             status: Arc::new(status::StatusCache::default()),
             listings: Arc::default(),
@@ -54,7 +70,7 @@ impl AppState {
             ops: Arc::default(),
             store,
             config: Arc::new(config),
-        }
+        })
     }
 }
 
@@ -64,7 +80,7 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
     let ops = state.ops.clone();
     let site = state.config.site.clone();
     let app = Router::new()
-        .route("/", any(root))
+        .merge(site_routes(&state))
         .route("/healthz", get(healthz))
         .route("/.well-known/caldav", any(well_known))
         .route("/.well-known/caldav/", any(well_known))
@@ -72,12 +88,8 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/dav/", any(dav::handle))
         .route("/dav/{*path}", any(dav::handle))
         .route("/ics/{user}/{file}", any(webcal::alias))
-        .route("/blog", get(pages::blog))
         .route("/blog/feed.atom", get(pages::blog_feed))
-        .route("/blog/{slug}", get(pages::blog_post))
-        .merge(status_routes())
         .route("/metrics", get(ops_metrics::scrape))
-        .route("/dashboard", get(dashboard::page))
         .route("/api/v1/metrics", get(metrics_api::list))
         .route("/api/v1/metrics.csv", get(metrics_api::table))
         .route(
@@ -87,11 +99,8 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
         .route("/favicon.ico", get(pages::favicon))
-        .route("/{page}", get(pages::content_page))
-        .route("/clients/{client}", get(pages::client_page))
         .route("/robots.txt", get(pages::robots))
         .route("/sitemap.xml", get(pages::sitemap))
-        .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             canonical_host,
@@ -107,6 +116,58 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         )),
         None => app,
     }
+}
+
+/// The pages people read and the forms they send, behind the session layer
+/// (DAV, webcal and the APIs authenticate on their own).
+fn site_routes(state: &AppState) -> Router<AppState> {
+    use axum::routing::post;
+    Router::new()
+        .route("/", any(root))
+        .route("/blog", get(pages::blog))
+        .route("/blog/{slug}", get(pages::blog_post))
+        .merge(status_routes())
+        .route("/dashboard", get(dashboard::page))
+        .route("/signup", get(account::signup_form).post(account::signup))
+        .route("/verify/resend", post(account::resend))
+        .route("/verify/{token}", get(account::verify))
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", post(account::logout))
+        .route(
+            "/reset",
+            get(account::reset_request_form).post(account::reset_request),
+        )
+        .route(
+            "/reset/{token}",
+            get(account::reset_form).post(account::reset_submit),
+        )
+        .route("/account", get(account::account_page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/email", post(account::change_email))
+        .route("/account/delete", post(account::delete_account))
+        .route("/account/export.zip", get(account::export))
+        .route(
+            "/contact",
+            get(support::contact_form).post(support::contact),
+        )
+        .route("/admin", get(admin::index))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/users/{name}/{action}", post(admin::user_action))
+        .route("/admin/support", get(support::queue))
+        .route("/admin/support/{id}", get(support::request))
+        .route("/admin/support/{id}/reply", post(support::reply))
+        .route("/admin/support/{id}/status", post(support::set_status))
+        .route("/admin/operations", get(admin::operations))
+        .route("/admin/maintenance", post(admin::set_maintenance))
+        .route("/admin/incidents", post(admin::open_incident))
+        .route("/admin/incidents/{id}", post(admin::update_incident))
+        .route("/{page}", get(pages::content_page))
+        .route("/clients/{client}", get(pages::client_page))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
 }
 
 fn status_routes() -> Router<AppState> {
@@ -202,9 +263,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// DAV clients given only the server's address start at `/`: send them on
 /// to the DAV root, as `/.well-known/caldav` does.
-async fn root(State(state): State<AppState>, request: Request) -> Response {
+async fn root(
+    State(state): State<AppState>,
+    viewer: session::Viewer,
+    request: Request,
+) -> Response {
     match request.method().as_str() {
-        "GET" | "HEAD" => pages::home(&state),
+        "GET" | "HEAD" => pages::home(&state, &viewer),
         _ => Redirect::permanent(almanac_dav::paths::ROOT).into_response(),
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::announcements::{self, Post};
 use crate::config::Site;
+use crate::session::Viewer;
 use crate::AppState;
+use almanac_store::StoreError;
 use askama::Template;
 use atom_syndication::{Content, Entry, Feed, Link, Person, Text};
 use axum::extract::{Path, State};
@@ -16,6 +18,7 @@ use std::fmt::Write as _;
 struct HomePage<'a> {
     site: &'a Site,
     section: &'a str,
+    viewer: &'a Viewer,
     posts: Vec<Post>,
 }
 
@@ -24,6 +27,7 @@ struct HomePage<'a> {
 struct BlogIndex<'a> {
     site: &'a Site,
     section: &'a str,
+    viewer: &'a Viewer,
     posts: Vec<Post>,
 }
 
@@ -32,6 +36,7 @@ struct BlogIndex<'a> {
 struct BlogPost<'a> {
     site: &'a Site,
     section: &'a str,
+    viewer: &'a Viewer,
     post: Post,
 }
 
@@ -40,6 +45,7 @@ struct BlogPost<'a> {
 struct ContentPage<'a> {
     site: &'a Site,
     section: &'a str,
+    viewer: &'a Viewer,
     title: String,
     html: String,
 }
@@ -49,6 +55,7 @@ struct ContentPage<'a> {
 struct ErrorPage<'a> {
     site: &'a Site,
     section: &'a str,
+    viewer: &'a Viewer,
     heading: &'a str,
     message: &'a str,
 }
@@ -68,7 +75,7 @@ pub(crate) fn render(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-pub fn home(state: &AppState) -> Response {
+pub fn home(state: &AppState, viewer: &Viewer) -> Response {
     let mut posts = announcements::load(&state.config.content_dir);
     posts.truncate(3);
     render(
@@ -76,50 +83,65 @@ pub fn home(state: &AppState) -> Response {
         &HomePage {
             site: &state.config.site,
             section: "home",
+            viewer,
             posts,
         },
     )
 }
 
-pub async fn blog(State(state): State<AppState>) -> Response {
+pub async fn blog(State(state): State<AppState>, viewer: Viewer) -> Response {
     let posts = announcements::load(&state.config.content_dir);
     render(
         StatusCode::OK,
         &BlogIndex {
             site: &state.config.site,
             section: "blog",
+            viewer: &viewer,
             posts,
         },
     )
 }
 
-pub async fn blog_post(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+pub async fn blog_post(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+) -> Response {
     match announcements::find(&state.config.content_dir, &slug) {
         Some(post) => render(
             StatusCode::OK,
             &BlogPost {
                 site: &state.config.site,
                 section: "blog",
+                viewer: &viewer,
                 post,
             },
         ),
-        None => not_found_page(&state.config.site),
+        None => not_found_page(&state.config.site, &viewer),
     }
 }
 
 /// `/{page}`: a page of `CONTENT_DIR/pages/{page}.md` (About, Terms,
 /// Privacy, Help, FAQ, Supported clients ...), with the reader's addresses
 /// filled in.
-pub async fn content_page(State(state): State<AppState>, Path(page): Path<String>) -> Response {
-    show_content(&state, &page)
+pub async fn content_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(page): Path<String>,
+) -> Response {
+    show_content(&state, &viewer, &page)
 }
 
 /// `/clients/{client}`: how to set up one client.
-pub async fn client_page(State(state): State<AppState>, Path(client): Path<String>) -> Response {
-    show_content(&state, &format!("clients-{client}"))
+pub async fn client_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(client): Path<String>,
+) -> Response {
+    show_content(&state, &viewer, &format!("clients-{client}"))
 }
 
-fn show_content(state: &AppState, name: &str) -> Response {
+fn show_content(state: &AppState, viewer: &Viewer, name: &str) -> Response {
     let site = &state.config.site;
     let safe = !name.is_empty()
         && name.len() <= 64
@@ -139,7 +161,7 @@ fn show_content(state: &AppState, name: &str) -> Response {
         })
         .flatten();
     let Some(text) = text else {
-        return not_found_page(site);
+        return not_found_page(site, viewer);
     };
     let (front, body) = announcements::split_front_matter(&text);
     let title = front
@@ -147,16 +169,24 @@ fn show_content(state: &AppState, name: &str) -> Response {
         .find_map(|l| l.strip_prefix("title:"))
         .map_or_else(|| name.to_owned(), |t| t.trim().to_owned());
     let server = site.base_url.trim_end_matches('/');
-    // Until people can log in to the site, the user name is a placeholder.
+    // A logged-in reader sees their own user name and calendar address.
+    let user = match viewer.user.as_ref() {
+        Some(user) => user.name.as_str(),
+        None => "your user name",
+    };
+    let ics_user = match viewer.user.as_ref() {
+        Some(user) => {
+            percent_encoding::utf8_percent_encode(&user.name, percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+        }
+        None => "YOUR-USER-NAME".to_owned(),
+    };
     let filled = body
         .replace("{{name}}", &site.name)
         .replace("{{server}}", server)
         .replace("{{caldav}}", &format!("{server}/dav/"))
-        .replace(
-            "{{ics}}",
-            &format!("{server}/ics/YOUR-USER-NAME/calendar.ics"),
-        )
-        .replace("{{user}}", "your user name")
+        .replace("{{ics}}", &format!("{server}/ics/{ics_user}/calendar.ics"))
+        .replace("{{user}}", user)
         .replace("{{support}}", &site.support_email);
     let section = if name == "help" || name.starts_with("clients") || name == "faq" {
         "help"
@@ -168,6 +198,7 @@ fn show_content(state: &AppState, name: &str) -> Response {
         &ContentPage {
             site,
             section,
+            viewer,
             title,
             html: announcements::markdown(&filled),
         },
@@ -257,15 +288,32 @@ pub(crate) fn escape_attr(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-pub(crate) fn not_found_page(site: &Site) -> Response {
-    render(
+pub(crate) fn not_found_page(site: &Site, viewer: &Viewer) -> Response {
+    error_page(
+        site,
+        viewer,
         StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address. It may have moved, or the link may be mistyped.",
+    )
+}
+
+/// An error in the site's look, with its status code.
+pub(crate) fn error_page(
+    site: &Site,
+    viewer: &Viewer,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+) -> Response {
+    render(
+        status,
         &ErrorPage {
             site,
             section: "",
-            heading: "Page not found",
-            message:
-                "There is nothing at this address. It may have moved, or the link may be mistyped.",
+            viewer,
+            heading,
+            message,
         },
     )
 }
@@ -273,19 +321,71 @@ pub(crate) fn not_found_page(site: &Site) -> Response {
 /// The page for a request that failed inside the server: in the site's look,
 /// with no detail of the failure (that goes to the server log).
 pub(crate) fn internal_error_page(site: &Site) -> Response {
-    render(
+    error_page(
+        site,
+        &Viewer::default(),
         StatusCode::INTERNAL_SERVER_ERROR,
-        &ErrorPage {
+        "Something went wrong",
+        "The server could not complete this request. Nothing you did caused it; please try again in a moment. If it keeps happening, the status page may say more.",
+    )
+}
+
+/// A page that needed the database when it failed: a polite 503 (the
+/// database is the usual cause), the detail in the server log.
+pub(crate) fn store_error_page(site: &Site, viewer: &Viewer, error: &StoreError) -> Response {
+    tracing::error!(%error, "a page could not reach the database");
+    let mut response = error_page(
+        site,
+        viewer,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "We cannot reach our database",
+        "Your data is safe, but this page cannot be shown right now. Please try again in a few minutes; the status page says when the service is back.",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("120"));
+    response
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct Notice<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    heading: &'a str,
+    paragraphs: &'a [&'a str],
+    link_href: &'a str,
+    link_text: &'a str,
+}
+
+/// A short page that tells what happened ("Check your mail"), with an
+/// optional button onwards (href, text).
+pub(crate) fn notice(
+    site: &Site,
+    viewer: &Viewer,
+    status: StatusCode,
+    heading: &str,
+    paragraphs: &[&str],
+    link: Option<(&str, &str)>,
+) -> Response {
+    let (link_href, link_text) = link.unwrap_or_default();
+    render(
+        status,
+        &Notice {
             site,
             section: "",
-            heading: "Something went wrong",
-            message: "The server could not complete this request. Nothing you did caused it; please try again in a moment. If it keeps happening, the status page may say more.",
+            viewer,
+            heading,
+            paragraphs,
+            link_href,
+            link_text,
         },
     )
 }
 
-pub async fn not_found(State(state): State<AppState>) -> Response {
-    not_found_page(&state.config.site)
+pub async fn not_found(State(state): State<AppState>, viewer: Viewer) -> Response {
+    not_found_page(&state.config.site, &viewer)
 }
 
 pub async fn stylesheet() -> Response {
@@ -312,7 +412,7 @@ pub async fn robots(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
-            "User-agent: *\nDisallow: /dav/\nDisallow: /ics/\nDisallow: /api/\nDisallow: /dashboard\nDisallow: /metrics\n\nSitemap: {base}/sitemap.xml\n"
+            "User-agent: *\nDisallow: /dav/\nDisallow: /ics/\nDisallow: /api/\nDisallow: /dashboard\nDisallow: /metrics\nDisallow: /account\nDisallow: /admin\nDisallow: /verify/\nDisallow: /reset/\n\nSitemap: {base}/sitemap.xml\n"
         ),
     )
         .into_response()
@@ -343,6 +443,9 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         url(&format!("/blog/{}", post.slug), Some(post.date));
     }
     url("/status", None);
+    for page in ["/signup", "/login", "/contact"] {
+        url(page, None);
+    }
     let mut pages: Vec<String> = std::fs::read_dir(state.config.content_dir.join("pages"))
         .map(|entries| {
             entries

@@ -265,6 +265,7 @@ fn time_text(unix: i64) -> String {
 struct StatusPage<'a> {
     site: &'a Site,
     section: &'a str,
+    viewer: &'a crate::session::Viewer,
     stale: bool,
     taken_at: String,
     all_up: bool,
@@ -273,7 +274,7 @@ struct StatusPage<'a> {
     incidents: Vec<IncidentView>,
 }
 
-pub async fn page(State(state): State<AppState>) -> Response {
+pub async fn page(State(state): State<AppState>, viewer: crate::session::Viewer) -> Response {
     let (snapshot, is_stale) = state.status.current(&state.store).await;
     let all_up = snapshot.components.iter().all(|c| c.state == "up");
     render(
@@ -281,6 +282,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
         &StatusPage {
             site: &state.config.site,
             section: "status",
+            viewer: &viewer,
             stale: is_stale,
             taken_at: time_text(snapshot.taken_at),
             all_up,

@@ -66,8 +66,12 @@ pub async fn alias(
     response
 }
 
-pub async fn export(state: &AppState, collection: &Collection) -> DavResult {
-    let items = state.store.items(collection.id).await.map_err(internal)?;
+/// A whole calendar as one .ics text, with its display name.
+pub(crate) async fn calendar_file(
+    store: &almanac_store::Store,
+    collection: &Collection,
+) -> Result<(String, String), almanac_store::StoreError> {
+    let items = store.items(collection.id).await?;
     let calendars: Vec<_> = items
         .iter()
         .filter_map(|item| std::str::from_utf8(&item.data).ok())
@@ -75,9 +79,16 @@ pub async fn export(state: &AppState, collection: &Collection) -> DavResult {
         .collect();
     let name = collection
         .displayname
-        .as_deref()
-        .unwrap_or(&collection.path);
-    let body = merge_calendars(&calendars, Some(name));
+        .clone()
+        .unwrap_or_else(|| collection.path.clone());
+    let body = merge_calendars(&calendars, Some(&name));
+    Ok((name, body))
+}
+
+pub async fn export(state: &AppState, collection: &Collection) -> DavResult {
+    let (name, body) = calendar_file(&state.store, collection)
+        .await
+        .map_err(internal)?;
     let etag = format!("\"{}-{}\"", collection.id, collection.sync_revision);
     Ok((
         StatusCode::OK,
@@ -89,7 +100,7 @@ pub async fn export(state: &AppState, collection: &Collection) -> DavResult {
             (header::ETAG, etag),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{}.ics\"", sanitize_file_name(name)),
+                format!("inline; filename=\"{}.ics\"", sanitize_file_name(&name)),
             ),
         ],
         body,
@@ -97,7 +108,7 @@ pub async fn export(state: &AppState, collection: &Collection) -> DavResult {
         .into_response())
 }
 
-fn sanitize_file_name(name: &str) -> String {
+pub(crate) fn sanitize_file_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_alphanumeric() || c == '-' || c == '_' {

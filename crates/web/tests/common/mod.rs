@@ -41,7 +41,7 @@ impl Server {
         store.migrate().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(AppState::new(store.clone(), config), None);
+        let app = router(AppState::new(store.clone(), config).unwrap(), None);
         tokio::spawn(async move {
             axum::serve(
                 listener,

@@ -1,0 +1,186 @@
+//! Log in and log out.
+
+use super::{log_event, password_matches, redirect, safe_next, Guard};
+use crate::access_log::AuthKind;
+use crate::config::Site;
+use crate::pages::render;
+use crate::rate_limit::{ClientAddress, Form as Limited};
+use crate::session::{self, Viewer};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "account/login.html")]
+struct LoginPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    errors: Vec<&'static str>,
+    name: &'a str,
+    next: &'a str,
+    unverified: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Next {
+    next: String,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<Next>,
+) -> Response {
+    if viewer.user.is_some() {
+        return redirect(safe_next(&query.next));
+    }
+    show(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        Vec::new(),
+        "",
+        &query.next,
+        false,
+    )
+}
+
+fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    errors: Vec<&'static str>,
+    name: &str,
+    next: &str,
+    unverified: bool,
+) -> Response {
+    render(
+        status,
+        &LoginPage {
+            site: &state.config.site,
+            section: "login",
+            viewer,
+            errors,
+            name,
+            next: safe_next(next),
+            unverified,
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    csrf: String,
+    name: String,
+    password: String,
+    next: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    address: ClientAddress,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, Response> {
+    let guard = Guard {
+        state: &state,
+        viewer: &viewer,
+    };
+    guard.rate(Limited::Login, &address)?;
+    guard.csrf(&form.csrf)?;
+    let name = form.name.trim();
+    let account = state
+        .store
+        .user_by_name(name)
+        .await
+        .map_err(|e| guard.store_error(&e))?;
+    // Unknown names cost an argon2 check too: timing tells nothing.
+    let hash = account.as_ref().map_or_else(
+        || crate::auth::dummy_hash().to_owned(),
+        |a| a.password_hash.clone(),
+    );
+    let matches = password_matches(hash, form.password).await;
+    let refuse = |status, error, unverified| {
+        Ok(show(
+            &state,
+            &viewer,
+            status,
+            vec![error],
+            name,
+            &form.next,
+            unverified,
+        ))
+    };
+    let user = match account {
+        Some(user) if matches => user,
+        _ => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "The user name or the password is wrong.",
+                false,
+            )
+        }
+    };
+    if user.locked.0 {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "This account is locked. Please contact us to find out why.",
+            false,
+        );
+    }
+    if user.verified_at.is_none() {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Please confirm your email address first: open the link in the mail we sent you.",
+            true,
+        );
+    }
+    let cookie = session::start(&state, user.id)
+        .await
+        .map_err(|e| guard.store_error(&e))?;
+    let mut response = redirect(safe_next(&form.next));
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(log_event(
+        response,
+        &user.name,
+        AuthKind::Password,
+        Some("login"),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, Response> {
+    let guard = Guard {
+        state: &state,
+        viewer: &viewer,
+    };
+    guard.csrf(&form.csrf)?;
+    if let Some(hash) = &viewer.session_hash {
+        state
+            .store
+            .delete_session(hash)
+            .await
+            .map_err(|e| guard.store_error(&e))?;
+    }
+    let mut response = redirect("/");
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session::clear(&state));
+    Ok(response)
+}
