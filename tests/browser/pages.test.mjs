@@ -4,18 +4,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repo, bin, shots, startServer, launchBrowser, nuErrors } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
-const bin = process.env.ALMANAC_BIN ?? join(repo, 'target/debug/almanac');
-const shots = join(repo, 'artifacts/screenshots');
 const password = 'a long enough password';
 const pages = ['/', '/blog', '/blog/welcome', '/status', '/dashboard', '/dashboard?period=week&days=365', '/nothing-here',
   '/about', '/terms', '/privacy', '/help', '/faq', '/clients', '/clients/apple-macos', '/clients/ios', '/clients/thunderbird',
@@ -23,42 +16,23 @@ const pages = ['/', '/blog', '/blog/welcome', '/status', '/dashboard', '/dashboa
 
 let server, base, browser, dataDir;
 
-function freePort() {
-  return new Promise((ok) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'almanac-browser-'));
-  const config = join(dataDir, 'almanac.toml');
-  writeFileSync(config, `content_dir = "${join(repo, 'content')}"\n[metrics]\npublic = true\n`);
-  const env = { ...process.env, ALMANAC_CONFIG: config, ALMANAC_DATA_DIR: dataDir };
-  execFileSync(bin, ['user', 'add', 'alice', '--email', 'a@example.org', '--password-stdin'], { env, input: password + '\n' });
-  const log = join(dataDir, 'sample.log');
-  execFileSync('python3', [join(repo, '../shared/tools/genlog.py'), '--lines', '20000', '--days', '60', '--users', '120', '--seed', '5', '-o', log]);
-  execFileSync(bin, ['metrics', 'collect', log], { env });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], { env, stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+  server = await startServer({
+    config: () => '[metrics]\npublic = true\n',
+    prepare: (env, dir) => {
+      execFileSync(bin, ['user', 'add', 'alice', '--email', 'a@example.org', '--password-stdin'], { env, input: password + '\n' });
+      const log = join(dir, 'sample.log');
+      execFileSync('python3', [join(repo, '../shared/tools/genlog.py'), '--lines', '20000', '--days', '60', '--users', '120', '--seed', '5', '-o', log]);
+      execFileSync(bin, ['metrics', 'collect', log], { env });
+    },
   });
-  mkdirSync(shots, { recursive: true });
+  ({ base, dataDir } = server);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
+  server?.stop();
 });
 
 test('every page renders in the site look, and passes the Nu HTML checker', async () => {
@@ -75,15 +49,7 @@ test('every page renders in the site look, and passes the Nu HTML checker', asyn
     writeFileSync(file, await response.text());
     files.push(file);
   }
-  const vnu = join(here, 'node_modules/vnu-jar/build/dist/vnu.jar');
-  let report = '';
-  try {
-    execFileSync('java', ['-jar', vnu, '--errors-only', '--format', 'json', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (failure) {
-    report = failure.stderr.toString();
-  }
-  const messages = report ? JSON.parse(report).messages : [];
-  assert.deepEqual(messages.map((m) => `${m.url.split('/').pop()}:${m.lastLine} ${m.message}`), []);
+  assert.deepEqual(nuErrors(files), []);
 });
 
 test('the dashboard draws every metric and its CSV downloads are valid CSV', async () => {

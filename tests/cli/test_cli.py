@@ -144,9 +144,9 @@ def test_outdated_schema_is_refused_until_migrated(tmp_path):
     assert refused.returncode != 0
     assert "run `almanac migrate`" in refused.stderr
     dry = almanac(tmp_path, "migrate", "--dry-run")
-    assert dry.returncode == 0 and "Would apply migrations: [1, 2, 3, 4]" in dry.stdout
+    assert dry.returncode == 0 and "Would apply migrations: [1, 2, 3, 4, 5]" in dry.stdout
     done = almanac(tmp_path, "migrate")
-    assert done.returncode == 0 and "schema version is now 4" in done.stdout
+    assert done.returncode == 0 and "schema version is now 5" in done.stdout
     backups = list((tmp_path / "backups").glob("before-migration-from-v0-*.jsonl.gz"))
     assert len(backups) == 1 and "Backed up" in done.stdout, done.stdout
     assert "up to date" in almanac(tmp_path, "migrate").stdout
@@ -333,6 +333,34 @@ def test_probe_reports_like_a_nagios_plugin(tmp_path):
         proc.wait(10)
     stopped = probe()
     assert stopped.returncode == 2 and stopped.stdout.startswith("CRITICAL - discover:"), stopped.stdout
+
+
+def test_probe_signs_up_a_throwaway_account_and_removes_it(tmp_path):
+    almanac(tmp_path, "user", "add", "probe", "--email", "p@example.org", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
+    almanac(tmp_path, "user", "add", "helper", "--email", "h@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    secret = tmp_path / "probe.password"
+    secret.write_text(PASSWORD + "\n")
+    proc, port = start(tmp_path)
+    url = f"http://127.0.0.1:{port}/"
+
+    def probe(user):
+        return subprocess.run([BIN, "probe", url, "--user", user, "--password-file", str(secret), "--signup"],
+                              capture_output=True, text=True, timeout=60)
+
+    try:
+        ok = probe("probe")
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "signup=" in ok.stdout and "login=" in ok.stdout and "cleanup=" in ok.stdout, ok.stdout
+        # The throwaway account was made (its validation mail is in the outbox) and is gone again.
+        mails = list((tmp_path / "outbox").glob("*.eml"))
+        assert len(mails) == 1 and "probe-" in mails[0].read_text()
+        assert "probe-" not in almanac(tmp_path, "user", "list").stdout
+        # A probe account that is not staff cannot clean up: CRITICAL, naming the step.
+        helper = probe("helper")
+        assert helper.returncode == 2 and helper.stdout.startswith("CRITICAL - cleanup:"), helper.stdout
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_access_log_rotates_by_size_and_nothing_is_lost(tmp_path):

@@ -19,9 +19,18 @@ pub fn spawn(store: Store, config: &Config, local_base: String) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(Duration::from_secs(schedule.interval_seconds));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let signup_every = Duration::from_secs(schedule.signup_interval_seconds);
+        let mut last_signup: Option<Instant> = None;
         loop {
             ticks.tick().await;
-            let results = check_once(&store, &schedule, &local_base).await;
+            // Sign-ups are checked less often: each makes (and deletes) an
+            // account and counts against the sign-up rate limit.
+            let with_signup = !signup_every.is_zero()
+                && last_signup.is_none_or(|at| at.elapsed() >= signup_every);
+            if with_signup {
+                last_signup = Some(Instant::now());
+            }
+            let results = check_once(&store, &schedule, &local_base, with_signup).await;
             if let Err(e) = store.record_probe_results(&results).await {
                 tracing::warn!(error = %e, "cannot record probe results");
             }
@@ -42,6 +51,7 @@ async fn check_once(
     store: &Store,
     schedule: &almanac_web::config::ProbeSchedule,
     base: &str,
+    with_signup: bool,
 ) -> Vec<ProbeResult> {
     let at = now();
     let result = |component: &str, ok: bool, latency: Duration, message: String| ProbeResult {
@@ -53,6 +63,7 @@ async fn check_once(
     };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default();
     let mut results = Vec::new();
@@ -119,6 +130,16 @@ async fn check_once(
             results.push(result("caldav", false, caldav_time, failure));
             // The webcal step did not run: say nothing about it.
         }
+    }
+    if with_signup {
+        let before = probe.timings.len();
+        let outcome = probe.signup().await;
+        let spent = probe.timings[before..].iter().map(|(_, d)| *d).sum();
+        let (ok, message) = match outcome {
+            Ok(()) => (true, String::new()),
+            Err(failure) => (false, failure),
+        };
+        results.push(result("signup", ok, spent, message));
     }
     results
 }

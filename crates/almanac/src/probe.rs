@@ -5,6 +5,10 @@
 //! it. Each step is timed; the first failure names its step. Exit codes:
 //! 0 OK, 1 WARNING (slow), 2 CRITICAL (a step failed or was very slow),
 //! 3 UNKNOWN (the probe itself could not run).
+//!
+//! With `--signup` it also signs up a throwaway account through the web
+//! form, then logs in as the probe account (which must be staff) and
+//! deletes it again.
 
 use clap::Args;
 use reqwest::{Client, Method, StatusCode};
@@ -30,6 +34,10 @@ pub struct ProbeArgs {
     /// A step slower than this (milliseconds) makes the result CRITICAL.
     #[arg(long, default_value_t = 5000)]
     critical_ms: u64,
+    /// Also sign up a throwaway account and delete it (the probe account
+    /// must be staff to delete it).
+    #[arg(long)]
+    signup: bool,
 }
 
 const OK: i32 = 0;
@@ -183,6 +191,154 @@ impl Probe {
     }
 }
 
+/// A page fetched by the sign-up check: status, body, and the cookies it set.
+struct Page {
+    status: StatusCode,
+    body: String,
+    cookies: Vec<String>,
+}
+
+impl Probe {
+    /// Signs up a throwaway account through the web form, then logs in as
+    /// the probe account and deletes it; each part is a timed step.
+    pub(crate) async fn signup(&mut self) -> Result<(), String> {
+        let name = format!("probe-{}", &format!("{:x}", rand_suffix())[..10]);
+        let form = self.page("signup", "GET", "/signup", &[], &[]).await?;
+        let csrf = csrf_of(&form.body).ok_or("signup: the sign-up page has no form")?;
+        let email = format!("{name}@probe.invalid");
+        let sent = self
+            .page(
+                "signup",
+                "POST",
+                "/signup",
+                &form.cookies,
+                &[
+                    ("csrf", &csrf),
+                    ("name", &name),
+                    ("email", &email),
+                    ("password", &format!("{name}-{csrf}")),
+                    ("terms", "yes"),
+                ],
+            )
+            .await?;
+        if sent.status != StatusCode::OK || !sent.body.contains("Check your mail") {
+            return Err(format!("signup: the sign-up form answered {}", sent.status));
+        }
+        // Clean up: log in as the probe account and delete the throwaway one.
+        let login = self.page("login", "GET", "/login", &[], &[]).await?;
+        let csrf = csrf_of(&login.body).ok_or("login: the log-in page has no form")?;
+        let (user, password) = (self.user.clone(), self.password.clone());
+        let session = self
+            .page(
+                "login",
+                "POST",
+                "/login",
+                &login.cookies,
+                &[
+                    ("csrf", &csrf),
+                    ("name", &user),
+                    ("password", &password),
+                    ("next", "/admin/users"),
+                ],
+            )
+            .await?;
+        if session.status != StatusCode::SEE_OTHER || session.cookies.is_empty() {
+            return Err(format!(
+                "login: the probe account could not log in ({})",
+                session.status
+            ));
+        }
+        let admin = self
+            .page(
+                "cleanup",
+                "GET",
+                &format!("/admin/users?q={name}"),
+                &session.cookies,
+                &[],
+            )
+            .await?;
+        let csrf = csrf_of(&admin.body).ok_or(
+            "cleanup: the probe account is not staff, so it cannot delete its throwaway sign-up",
+        )?;
+        let deleted = self
+            .page(
+                "cleanup",
+                "POST",
+                &format!("/admin/users/{name}/delete"),
+                &session.cookies,
+                &[("csrf", &csrf), ("confirm", &name)],
+            )
+            .await?;
+        if deleted.status != StatusCode::SEE_OTHER {
+            return Err(format!(
+                "cleanup: deleting {name} answered {}",
+                deleted.status
+            ));
+        }
+        Ok(())
+    }
+
+    /// One web request with the given cookies (and form fields for POST).
+    async fn page(
+        &mut self,
+        name: &'static str,
+        method: &str,
+        path: &str,
+        cookies: &[String],
+        form: &[(&str, &str)],
+    ) -> Result<Page, String> {
+        let url = format!("{}{path}", self.base);
+        let mut request = if method == "POST" {
+            self.client.post(&url).form(form)
+        } else {
+            self.client.get(&url)
+        };
+        if !cookies.is_empty() {
+            request = request.header("Cookie", cookies.join("; "));
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{name}: {method} {url} failed: {e}"))?;
+        let status = response.status();
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .collect();
+        let body = response.text().await.unwrap_or_default();
+        // A part of several requests is one timing.
+        match self.timings.last_mut() {
+            Some((last, spent)) if *last == name => *spent += started.elapsed(),
+            _ => self.timings.push((name, started.elapsed())),
+        }
+        if status.is_server_error() {
+            return Err(format!("{name}: {method} {url} answered {status}"));
+        }
+        Ok(Page {
+            status,
+            body,
+            cookies,
+        })
+    }
+}
+
+/// The CSRF token of the first form on a page.
+fn csrf_of(html: &str) -> Option<String> {
+    let start = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    hasher.finish() | (1 << 60)
+}
+
 /// Runs the probe, prints one Nagios status line with performance data and
 /// returns the exit code.
 pub async fn run(args: &ProbeArgs) -> i32 {
@@ -198,6 +354,7 @@ pub async fn run(args: &ProbeArgs) -> i32 {
     };
     let client = match Client::builder()
         .timeout(Duration::from_millis(args.critical_ms.max(1000) * 2))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(client) => client,
@@ -214,7 +371,10 @@ pub async fn run(args: &ProbeArgs) -> i32 {
         timings: Vec::new(),
     };
     let started = Instant::now();
-    let outcome = probe.transaction(&args.calendar).await;
+    let mut outcome = probe.transaction(&args.calendar).await;
+    if args.signup && outcome.is_ok() {
+        outcome = probe.signup().await;
+    }
     let total = started.elapsed();
     let perf: Vec<String> = probe
         .timings
@@ -243,7 +403,12 @@ pub async fn run(args: &ProbeArgs) -> i32 {
         (Ok(()), _) => (
             OK,
             format!(
-                "OK - discover, put, get, report, webcal and delete in {} ms",
+                "OK - discover, put, get, report, webcal{} and delete in {} ms",
+                if args.signup {
+                    ", signup, login, cleanup"
+                } else {
+                    ""
+                },
                 total.as_millis()
             ),
         ),

@@ -180,7 +180,7 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
     let request_line = format!(
         "{} {} {:?}",
         request.method(),
-        request.uri().path_and_query().map_or("/", |p| p.as_str()),
+        redact(request.uri().path_and_query().map_or("/", |p| p.as_str())),
         request.version()
     );
     let headers = request.headers();
@@ -223,6 +223,21 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
     response
 }
 
+/// Paths whose last segment is a secret token (mail links): the log keeps
+/// the path's shape, not the token, so reading the log opens no account.
+const SECRET_PATHS: &[&str] = &["/verify/", "/reset/"];
+
+fn redact(target: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_PATHS {
+        if let Some(rest) = target.strip_prefix(prefix) {
+            if !rest.is_empty() && rest != "resend" {
+                return format!("{prefix}-").into();
+            }
+        }
+    }
+    target.into()
+}
+
 /// Keeps a logged field on one line and inside its quotes.
 fn sanitize(text: &str) -> String {
     text.chars()
@@ -232,7 +247,16 @@ fn sanitize(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Rotation;
+    use super::{redact, Rotation};
+
+    #[test]
+    fn mail_link_tokens_stay_out_of_the_log() {
+        assert_eq!(redact("/reset/abcdef"), "/reset/-");
+        assert_eq!(redact("/verify/abcdef"), "/verify/-");
+        assert_eq!(redact("/verify/resend"), "/verify/resend");
+        assert_eq!(redact("/reset"), "/reset");
+        assert_eq!(redact("/dav/calendars/a/"), "/dav/calendars/a/");
+    }
 
     #[test]
     fn rotation_settings() {

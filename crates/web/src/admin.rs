@@ -276,6 +276,13 @@ pub async fn set_maintenance(
     let me = staff(&guard, "/admin/operations")?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);
+    if !matches!(form.action.as_str(), "on" | "off") {
+        return Ok(bad_input(
+            &state,
+            &viewer,
+            "Switch maintenance mode on or off.",
+        ));
+    }
     if form.action == "on" {
         let until = match form.until.trim() {
             "" => None,

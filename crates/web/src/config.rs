@@ -69,6 +69,10 @@ pub struct ProbeSchedule {
     pub user: String,
     pub password_file: PathBuf,
     pub calendar: String,
+    /// Seconds between sign-up checks (a throwaway account made through
+    /// the web form and deleted again; the probe account must be staff);
+    /// 0 turns them off.
+    pub signup_interval_seconds: u64,
 }
 
 impl Default for ProbeSchedule {
@@ -78,6 +82,7 @@ impl Default for ProbeSchedule {
             user: "probe".to_owned(),
             password_file: PathBuf::from("probe.password"),
             calendar: "calendar".to_owned(),
+            signup_interval_seconds: 3600,
         }
     }
 }

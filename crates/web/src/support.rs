@@ -82,12 +82,15 @@ pub async fn contact(
         form.message.trim(),
     );
     let mut errors: Vec<&'static str> = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push("Please give your name (at most 100 characters).");
+    let one_line = |text: &str, most: usize| {
+        !text.is_empty() && text.chars().count() <= most && !text.chars().any(char::is_control)
+    };
+    if !one_line(name, 100) {
+        errors.push("Please give your name on one line (at most 100 characters).");
     }
     errors.extend(check_email(email));
-    if subject.is_empty() || subject.chars().count() > 200 {
-        errors.push("Please give a subject (at most 200 characters).");
+    if !one_line(subject, 200) {
+        errors.push("Please give a subject on one line (at most 200 characters).");
     }
     if message.is_empty() || message.chars().count() > 10_000 {
         errors.push("Please write your message (at most 10,000 characters).");
@@ -136,13 +139,15 @@ pub async fn contact(
         },
     )
     .await;
+    // The acknowledgement repeats none of the sender's text: the form
+    // must not be a way to mail strangers words of one's choosing.
     send(
         &state,
         Mail {
             to: email,
-            subject: &format!("[Support #{id}] {subject}"),
+            subject: &format!("[Support #{id}] We received your message"),
             body: format!(
-                "Hello {name},\n\nwe received your message and will answer by mail.\nYour request number is #{id}.\n\n-- \n{}\n",
+                "Hello,\n\nwe received your message and will answer by mail.\nYour request number is #{id}.\n\nIf you did not write to us, ignore this mail.\n\n-- \n{}\n",
                 site.name
             ),
             link: None,
