@@ -94,6 +94,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("name", Text),
             ("revision", Int),
             ("deleted", Int),
+            ("origin", Text),
         ],
     ),
     ("settings", &[("name", Text), ("value", Text)]),
@@ -169,6 +170,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "share_links",
+        &[
+            ("id", Int),
+            ("collection_id", Int),
+            ("token_hash", Text),
+            ("permission", Text),
+            ("label", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("last_used_at", Int),
+            ("use_count", Int),
+        ],
+    ),
+    (
         "support_messages",
         &[
             ("id", Int),
@@ -187,6 +202,7 @@ fn added_in(table: &str) -> i64 {
         "probe_results" | "incidents" | "incident_updates" => 3,
         "external_points" => 4,
         "sessions" | "mail_tokens" | "support_requests" | "support_messages" => 5,
+        "share_links" => 6,
         _ => 1,
     }
 }
@@ -195,6 +211,7 @@ fn added_in(table: &str) -> i64 {
 fn column_added_in(table: &str, column: &str) -> i64 {
     match (table, column) {
         ("users", "verified_at" | "locked") => 5,
+        ("changes", "origin") => 6,
         _ => added_in(table),
     }
 }
@@ -268,10 +285,18 @@ impl Store {
         writeln!(out, "{header}").map_err(io_error)?;
         for (table, columns) in tables_at(version) {
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+            // Enough leading columns to order rows fully (the keys), so two
+            // backups of the same data are the same file.
+            let order: Vec<&str> = columns
+                .iter()
+                .take(3)
+                .filter(|(_, kind)| *kind != Bytes)
+                .map(|(n, _)| *n)
+                .collect();
             let sql = format!(
                 "SELECT {} FROM {table} ORDER BY {}",
                 names.join(", "),
-                names[0]
+                order.join(", ")
             );
             let mut rows = sqlx::query(&sql).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
@@ -369,6 +394,7 @@ impl Store {
                 "incident_updates",
                 "support_requests",
                 "support_messages",
+                "share_links",
             ]
             .into_iter()
             .filter(|t| added_in(t) <= version)

@@ -2,7 +2,8 @@ use crate::error::unique_violation;
 use crate::{now, Collection, CollectionUpdate, NewCollection, Store, StoreError};
 use sqlx::{Any, Transaction};
 
-const COLLECTION_COLUMNS: &str = "id, owner_id, path, is_calendar, displayname, description, \
+pub(crate) const COLLECTION_COLUMNS: &str =
+    "id, owner_id, path, is_calendar, displayname, description, \
      color, timezone, components, sync_revision, created_at, modified_at";
 
 /// `descendants_of($2)`: SQL matching rows whose path lies strictly below a

@@ -1,6 +1,7 @@
 use crate::collections::write_dead_properties;
 use crate::{
-    now, Backend, Change, Item, ItemMeta, NewItem, PutOutcome, Store, StoreError, WriteCondition,
+    now, Backend, Change, Item, ItemMeta, NewItem, Origin, PutOutcome, Store, StoreError,
+    WriteCondition,
 };
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
@@ -179,7 +180,7 @@ impl Store {
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        log_change(&mut tx, collection_id, name, revision, false).await?;
+        log_change(&mut tx, collection_id, name, revision, false, item.origin).await?;
         tx.commit().await?;
         Ok(PutOutcome {
             created: existing.is_none(),
@@ -193,6 +194,7 @@ impl Store {
         collection_id: i64,
         name: &str,
         condition: &WriteCondition,
+        origin: Origin,
     ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
@@ -212,7 +214,7 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        log_change(&mut tx, collection_id, name, revision, true).await?;
+        log_change(&mut tx, collection_id, name, revision, true, origin).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -248,8 +250,8 @@ impl Store {
         .bind(to)
         .execute(&mut *tx)
         .await?;
-        log_change(&mut tx, collection_id, from, revision, true).await?;
-        log_change(&mut tx, collection_id, to, revision, false).await?;
+        log_change(&mut tx, collection_id, from, revision, true, Origin::Sync).await?;
+        log_change(&mut tx, collection_id, to, revision, false, Origin::Sync).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -396,16 +398,19 @@ async fn log_change(
     name: &str,
     revision: i64,
     deleted: bool,
+    origin: Origin,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO changes (collection_id, name, revision, deleted) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO changes (collection_id, name, revision, deleted, origin) \
+         VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, \
-         deleted = excluded.deleted",
+         deleted = excluded.deleted, origin = excluded.origin",
     )
     .bind(collection_id)
     .bind(name)
     .bind(revision)
     .bind(i64::from(deleted))
+    .bind(origin.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -17,6 +17,7 @@ mod items;
 mod migrate;
 mod model;
 mod settings;
+mod sharing;
 mod status;
 mod support;
 mod users;
@@ -29,9 +30,10 @@ pub use items::etag_of;
 pub use migrate::{SchemaState, LATEST_VERSION};
 pub use model::{
     CalendarIndex, Change, Collection, CollectionUpdate, Flag, Item, ItemMeta, NewCollection,
-    NewItem, PutOutcome, User, WriteCondition,
+    NewItem, Origin, PutOutcome, User, WriteCondition,
 };
 pub use settings::Maintenance;
+pub use sharing::{ShareLink, SharePermission, SharedCalendar};
 pub use status::{
     Incident, IncidentUpdate, ProbeResult, Uptime, INCIDENT_STATUSES, MAINTENANCE_STATUSES,
 };

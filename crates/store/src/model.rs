@@ -128,6 +128,32 @@ pub struct NewItem<'a> {
     pub content_type: &'a str,
     pub data: &'a [u8],
     pub calendar: Option<CalendarIndex>,
+    pub origin: Origin,
+}
+
+/// Where a change came from; kept with each change for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// A sync client (CalDAV/WebDAV).
+    #[default]
+    Sync,
+    /// The web calendar.
+    Web,
+    /// An imported .ics file.
+    Import,
+    /// A visitor through a share link.
+    Share,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Web => "web",
+            Self::Import => "import",
+            Self::Share => "share",
+        }
+    }
 }
 
 /// The conditional-request headers of a write, already parsed.

@@ -93,15 +93,16 @@ on_both_backends!(
     failed_migration_changes_nothing,
     accounts_sessions_and_mail_links,
     support_queue,
+    share_links,
 );
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5]
+        vec![1, 2, 3, 4, 5, 6]
     );
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -144,6 +145,7 @@ async fn users(store: Store) {
         content_type: "text/calendar",
         data: data.as_bytes(),
         calendar: Some(index("u1", 0)),
+        origin: almanac_store::Origin::Sync,
     };
     store
         .put_item(cal.id, "u1.ics", &item, &WriteCondition::Always, 10)
@@ -186,6 +188,7 @@ async fn items_and_sync(store: Store) {
                 content_type: "text/calendar",
                 data: data.as_bytes(),
                 calendar: Some(idx),
+                origin: almanac_store::Origin::Sync,
             };
             store
                 .put_item(cal.id, name, &item, &WriteCondition::Always, 100)
@@ -243,7 +246,12 @@ async fn items_and_sync(store: Store) {
         .sync_revision;
     assert_eq!(after_puts, 2);
     store
-        .delete_item(cal.id, "jan.ics", &WriteCondition::Always)
+        .delete_item(
+            cal.id,
+            "jan.ics",
+            &WriteCondition::Always,
+            almanac_store::Origin::Sync,
+        )
         .await
         .unwrap();
     let changes = store.changes_since(cal.id, after_puts, 100).await.unwrap();
@@ -302,6 +310,7 @@ async fn conditions_and_conflicts(store: Store) {
         content_type: "text/calendar",
         data: data.as_bytes(),
         calendar: Some(index("same-uid", 0)),
+        origin: almanac_store::Origin::Sync,
     };
     let put = store
         .put_item(cal.id, "a.ics", &item, &WriteCondition::IfAbsent, 2)
@@ -348,6 +357,7 @@ async fn conditions_and_conflicts(store: Store) {
         content_type: "text/calendar",
         data: other.as_bytes(),
         calendar: Some(index("other", 0)),
+        origin: almanac_store::Origin::Sync,
     };
     store
         .put_item(cal.id, "b.ics", &other_item, &WriteCondition::Always, 2)
@@ -358,6 +368,7 @@ async fn conditions_and_conflicts(store: Store) {
         content_type: "text/calendar",
         data: third.as_bytes(),
         calendar: Some(index("third", 0)),
+        origin: almanac_store::Origin::Sync,
     };
     assert!(matches!(
         store
@@ -378,7 +389,8 @@ async fn conditions_and_conflicts(store: Store) {
             .delete_item(
                 cal.id,
                 "a.ics",
-                &WriteCondition::IfMatch("\"stale\"".into())
+                &WriteCondition::IfMatch("\"stale\"".into()),
+                almanac_store::Origin::Sync,
             )
             .await,
         Err(StoreError::PreconditionFailed)
@@ -452,6 +464,7 @@ async fn collection_trees(store: Store) {
         content_type: "text/plain",
         data: b"hello",
         calendar: None,
+        origin: almanac_store::Origin::Sync,
     };
     store
         .put_item(b.id, "f.txt", &item, &WriteCondition::Always, 10)
@@ -570,15 +583,15 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         .await
         .unwrap();
     let data = event("kept", "20260101T100000Z");
-    let item = NewItem {
-        content_type: "text/calendar",
-        data: data.as_bytes(),
-        calendar: Some(index("kept", 0)),
-    };
-    let put = store
-        .put_item(cal.id, "kept.ics", &item, &WriteCondition::Always, 10)
-        .await
-        .unwrap();
+    legacy_put(
+        &store,
+        cal.id,
+        "kept.ics",
+        "text/calendar",
+        data.as_bytes(),
+        Some("kept"),
+    )
+    .await;
     store
         .update_collection(
             cal.id,
@@ -596,7 +609,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5, 6]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
     assert_eq!(
@@ -614,7 +627,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
     );
     let kept = store.item(cal.id, "kept.ics").await.unwrap().unwrap();
     assert_eq!(kept.data, data.as_bytes());
-    assert_eq!(kept.meta.etag, put.etag);
+    assert_eq!(kept.meta.etag, almanac_store::etag_of(data.as_bytes()));
     assert_eq!(store.changes_since(cal.id, 0, 10).await.unwrap().len(), 1);
     assert_eq!(
         store.dead_properties(cal.id, "").await.unwrap(),
@@ -661,6 +674,58 @@ async fn maintenance_mode(store: Store) {
     assert_eq!(store.maintenance().await.unwrap(), None);
 }
 
+/// Writes an item with the columns every schema version has, as the store
+/// did then (this build's `put_item` needs the newest schema).
+async fn legacy_put(
+    store: &Store,
+    collection: i64,
+    name: &str,
+    content_type: &str,
+    data: &[u8],
+    uid: Option<&str>,
+) {
+    let hex = almanac_store::hex(data);
+    let blob = match store.backend() {
+        almanac_store::Backend::Sqlite => format!("X'{hex}'"),
+        almanac_store::Backend::Postgres => format!("decode('{hex}', 'hex')"),
+    };
+    let etag = almanac_store::etag_of(data);
+    let (uid, component, start, end) = match uid {
+        Some(uid) => (format!("'{uid}'"), "'VEVENT'", "0", "3600"),
+        None => ("NULL".to_owned(), "NULL", "NULL", "NULL"),
+    };
+    let revision = format!("(SELECT sync_revision FROM collections WHERE id = {collection})");
+    for sql in [
+        format!("UPDATE collections SET sync_revision = sync_revision + 1 WHERE id = {collection}"),
+        format!(
+            "INSERT INTO items (collection_id, name, content_type, etag, data, size, uid, component, \
+             start_utc, end_utc, revision, modified_at) VALUES ({collection}, '{name}', '{content_type}', \
+             '{etag}', {blob}, {}, {uid}, {component}, {start}, {end}, {revision}, 1700000000)",
+            data.len()
+        ),
+        format!(
+            "INSERT INTO changes (collection_id, name, revision, deleted) \
+             VALUES ({collection}, '{name}', {revision}, 0)"
+        ),
+    ] {
+        store.execute_raw(&sql).await.unwrap();
+    }
+}
+
+async fn legacy_delete(store: &Store, collection: i64, name: &str) {
+    let revision = format!("(SELECT sync_revision FROM collections WHERE id = {collection})");
+    for sql in [
+        format!("UPDATE collections SET sync_revision = sync_revision + 1 WHERE id = {collection}"),
+        format!("DELETE FROM items WHERE collection_id = {collection} AND name = '{name}'"),
+        format!(
+            "UPDATE changes SET revision = {revision}, deleted = 1 \
+             WHERE collection_id = {collection} AND name = '{name}'"
+        ),
+    ] {
+        store.execute_raw(&sql).await.unwrap();
+    }
+}
+
 /// A user made with the columns every schema version has (the functions of
 /// this build need the newest schema); returns its id.
 async fn legacy_user(store: &Store, id: i64, name: &str) -> i64 {
@@ -697,36 +762,28 @@ async fn populate(store: &Store, n: usize) -> i64 {
         .unwrap();
     for i in 0..n {
         let data = event(&format!("e{i}"), "20260101T100000Z");
-        let item = NewItem {
-            content_type: "text/calendar",
-            data: data.as_bytes(),
-            calendar: Some(index(&format!("e{i}"), 0)),
-        };
-        store
-            .put_item(
-                cal.id,
-                &format!("e{i}.ics"),
-                &item,
-                &WriteCondition::Always,
-                100_000,
-            )
-            .await
-            .unwrap();
+        let uid = format!("e{i}");
+        legacy_put(
+            store,
+            cal.id,
+            &format!("{uid}.ics"),
+            "text/calendar",
+            data.as_bytes(),
+            Some(&uid),
+        )
+        .await;
     }
-    let binary = NewItem {
-        content_type: "application/octet-stream",
-        data: &[0, 159, 146, 150, 255],
-        calendar: None,
-    };
     let files = store.collection(user.id, "files").await.unwrap().unwrap();
-    store
-        .put_item(files.id, "blob.bin", &binary, &WriteCondition::Always, 10)
-        .await
-        .unwrap();
-    store
-        .delete_item(cal.id, "e0.ics", &WriteCondition::Always)
-        .await
-        .unwrap();
+    legacy_put(
+        store,
+        files.id,
+        "blob.bin",
+        "application/octet-stream",
+        &[0, 159, 146, 150, 255],
+        None,
+    )
+    .await;
+    legacy_delete(store, cal.id, "e0.ics").await;
     store
         .update_collection(
             cal.id,
@@ -767,6 +824,7 @@ async fn backup_while_writing_restores_consistently(store: Store) {
                     content_type: "text/calendar",
                     data: data.as_bytes(),
                     calendar: Some(index(&format!("w{i}"), 0)),
+                    origin: almanac_store::Origin::Sync,
                 };
                 store
                     .put_item(
@@ -969,7 +1027,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
     populate(&store, 5).await;
     let before = snapshot(&store).await;
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6]);
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
     // gained two columns: validated (at creation) and not locked.
@@ -978,6 +1036,13 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
             .skip(1)
             .map(|line| {
                 let mut row: serde_json::Value = serde_json::from_str(line).unwrap();
+                if row["t"] == "changes" {
+                    let values = row["r"].as_array_mut().unwrap();
+                    if values.len() == 5 {
+                        assert_eq!(values[4], "sync", "earlier changes came from sync");
+                        values.truncate(4);
+                    }
+                }
                 if row["t"] == "users" {
                     let values = row["r"].as_array_mut().unwrap();
                     if values.len() == 8 {
@@ -993,7 +1058,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":5"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":6"#),
         "{header}"
     );
 }
@@ -1020,7 +1085,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     );
     assert!(snapshot(&store).await.contains(r#""hank""#));
     store.execute_raw("DROP TABLE incidents").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6]);
 }
 
 async fn external_series(store: Store) {
@@ -1226,4 +1291,89 @@ async fn support_queue(store: Store) {
     // Both are in backups.
     let backup = snapshot(&store).await;
     assert!(backup.contains("Since Monday.") && backup.contains(r#""support_requests":1"#));
+}
+
+async fn share_links(store: Store) {
+    use almanac_store::SharePermission;
+    store.migrate().await.unwrap();
+    let owner = store
+        .create_user("kim", "k@example.org", "h", false)
+        .await
+        .unwrap();
+    let cal = store
+        .create_collection(owner.id, &NewCollection::calendar("cal", Some("Cal")))
+        .await
+        .unwrap();
+    let id = store
+        .create_share_link(cal.id, "hash-1", SharePermission::Read, "family", None)
+        .await
+        .unwrap();
+    store
+        .create_share_link(
+            cal.id,
+            "hash-old",
+            SharePermission::Write,
+            "",
+            Some(now() - 1),
+        )
+        .await
+        .unwrap();
+    let shared = store.use_share_link("hash-1").await.unwrap().unwrap();
+    assert_eq!(
+        (shared.calendar.id, shared.owner.name.as_str()),
+        (cal.id, "kim")
+    );
+    assert_eq!(shared.link.permission(), SharePermission::Read);
+    assert!(
+        store.use_share_link("hash-old").await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(store.use_share_link("nope").await.unwrap().is_none());
+    let links = store.share_links(cal.id).await.unwrap();
+    let used = links.iter().find(|l| l.id == id).unwrap();
+    assert_eq!(used.use_count, 1);
+    assert!(used.last_used_at.is_some());
+    // A new token replaces the old one at once; revoking ends it.
+    store
+        .regenerate_share_link(cal.id, id, "hash-2")
+        .await
+        .unwrap();
+    assert!(store.use_share_link("hash-1").await.unwrap().is_none());
+    assert!(store.use_share_link("hash-2").await.unwrap().is_some());
+    assert!(
+        matches!(
+            store.delete_share_link(cal.id + 1, id).await,
+            Err(StoreError::NotFound)
+        ),
+        "only through its own calendar"
+    );
+    store.delete_share_link(cal.id, id).await.unwrap();
+    assert!(store.use_share_link("hash-2").await.unwrap().is_none());
+    // A locked owner's links stop working.
+    store
+        .create_share_link(cal.id, "hash-3", SharePermission::FreeBusy, "", None)
+        .await
+        .unwrap();
+    store.set_locked("kim", true).await.unwrap();
+    assert!(store.use_share_link("hash-3").await.unwrap().is_none());
+    // Backups carry links (digests only) and where each change came from.
+    let data = event("web", "20260101T100000Z");
+    store
+        .put_item(
+            cal.id,
+            "web.ics",
+            &NewItem {
+                content_type: "text/calendar",
+                data: data.as_bytes(),
+                calendar: Some(index("web", 0)),
+                origin: almanac_store::Origin::Web,
+            },
+            &WriteCondition::Always,
+            10,
+        )
+        .await
+        .unwrap();
+    let backup = snapshot(&store).await;
+    assert!(backup.contains(r#""share_links":2"#) && backup.contains("hash-3"));
+    assert!(backup.contains(r#""web.ics",1,0,"web"]"#), "{backup}");
 }

@@ -121,39 +121,8 @@ pub async fn contact(
         })
         .await
         .map_err(|e| guard.store_error(&e))?;
+    notify(&state, &viewer, id, (name, email, subject, message)).await;
     let site = &state.config.site;
-    let link = format!("{}/admin/support/{id}", site.base_url.trim_end_matches('/'));
-    let account = viewer
-        .user
-        .as_ref()
-        .map_or("not logged in", |u| u.name.as_str());
-    send(
-        &state,
-        Mail {
-            to: &site.support_email,
-            subject: &format!("[Support #{id}] {subject}"),
-            body: format!(
-                "From: {name} <{email}>\nAccount: {account}\n\n{message}\n\n-- \nAnswer it here: {link}\n"
-            ),
-            link: Some(&link),
-        },
-    )
-    .await;
-    // The acknowledgement repeats none of the sender's text: the form
-    // must not be a way to mail strangers words of one's choosing.
-    send(
-        &state,
-        Mail {
-            to: email,
-            subject: &format!("[Support #{id}] We received your message"),
-            body: format!(
-                "Hello,\n\nwe received your message and will answer by mail.\nYour request number is #{id}.\n\nIf you did not write to us, ignore this mail.\n\n-- \n{}\n",
-                site.name
-            ),
-            link: None,
-        },
-    )
-    .await;
     let page = pages::notice(
         site,
         &viewer,
@@ -171,6 +140,49 @@ pub async fn contact(
         AuthKind::None
     };
     Ok(log_event(page, who, auth, Some("support_request")))
+}
+
+/// Mails a new request to the support address, and an acknowledgement to
+/// its sender.
+async fn notify(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    (name, email, subject, message): (&str, &str, &str, &str),
+) {
+    let site = &state.config.site;
+    let link = format!("{}/admin/support/{id}", site.base_url.trim_end_matches('/'));
+    let account = viewer
+        .user
+        .as_ref()
+        .map_or("not logged in", |u| u.name.as_str());
+    send(
+        state,
+        Mail {
+            to: &site.support_email,
+            subject: &format!("[Support #{id}] {subject}"),
+            body: format!(
+                "From: {name} <{email}>\nAccount: {account}\n\n{message}\n\n-- \nAnswer it here: {link}\n"
+            ),
+            link: Some(&link),
+        },
+    )
+    .await;
+    // The acknowledgement repeats none of the sender's text: the form
+    // must not be a way to mail strangers words of one's choosing.
+    send(
+        state,
+        Mail {
+            to: email,
+            subject: &format!("[Support #{id}] We received your message"),
+            body: format!(
+                "Hello,\n\nwe received your message and will answer by mail.\nYour request number is #{id}.\n\nIf you did not write to us, ignore this mail.\n\n-- \n{}\n",
+                site.name
+            ),
+            link: None,
+        },
+    )
+    .await;
 }
 
 /// Mail failures are logged; the request is stored either way.

@@ -7,7 +7,7 @@ use crate::dav::{error_response, internal, DavRequest, DavResult};
 use crate::AppState;
 use almanac_dav::DavError;
 use almanac_ical::{merge_calendars, split_calendar, ParseLimits};
-use almanac_store::{Collection, StoreError, WriteCondition};
+use almanac_store::{Collection, Origin, StoreError, WriteCondition};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -183,13 +183,17 @@ async fn store_imported(
     index: almanac_store::CalendarIndex,
 ) -> Result<(), DavError> {
     let name = resource_name(uid);
+    let imported = |index| almanac_store::NewItem {
+        content_type: "text/calendar; charset=utf-8",
+        data,
+        calendar: Some(index),
+        origin: Origin::Import,
+    };
     let result = write_item(
         request,
         calendar,
         &name,
-        "text/calendar; charset=utf-8",
-        data,
-        Some(index.clone()),
+        &imported(index.clone()),
         &WriteCondition::Always,
     )
     .await;
@@ -210,9 +214,7 @@ async fn store_imported(
                 request,
                 calendar,
                 &existing,
-                "text/calendar; charset=utf-8",
-                data,
-                Some(index),
+                &imported(index),
                 &WriteCondition::Always,
             )
             .await

@@ -203,7 +203,12 @@ async fn clear_destination(
     }
     match dest {
         Target::Item { parent, meta, .. } => store
-            .delete_item(parent.id, &meta.name, &WriteCondition::Always)
+            .delete_item(
+                parent.id,
+                &meta.name,
+                &WriteCondition::Always,
+                request.origin,
+            )
             .await
             .map_err(internal)?,
         Target::Collection(c) => store
@@ -280,13 +285,17 @@ async fn copy_item(
             .await
             .map_err(internal)?;
     } else {
+        let copy = almanac_store::NewItem {
+            content_type: &item.meta.content_type,
+            data: &item.data,
+            calendar: index,
+            origin: request.origin,
+        };
         write_item(
             request,
             &dest_parent,
             &dest_name,
-            &item.meta.content_type,
-            &item.data,
-            index,
+            &copy,
             &WriteCondition::IfAbsent,
         )
         .await?;
@@ -296,7 +305,7 @@ async fn copy_item(
             .map_err(internal)?;
         if is_move {
             store
-                .delete_item(parent.id, name, &WriteCondition::Always)
+                .delete_item(parent.id, name, &WriteCondition::Always, request.origin)
                 .await
                 .map_err(internal)?;
         }

@@ -113,16 +113,13 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
             .to_owned();
         (content_type, None)
     };
-    let outcome = write_item(
-        request,
-        parent,
-        name,
-        &content_type,
+    let item = NewItem {
+        content_type: &content_type,
         data,
-        index,
-        &request.write_condition(),
-    )
-    .await?;
+        calendar: index,
+        origin: request.origin,
+    };
+    let outcome = write_item(request, parent, name, &item, &request.write_condition()).await?;
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
@@ -204,21 +201,14 @@ pub(crate) async fn write_item(
     request: &DavRequest,
     parent: &Collection,
     name: &str,
-    content_type: &str,
-    data: &[u8],
-    index: Option<CalendarIndex>,
+    item: &NewItem<'_>,
     condition: &WriteCondition,
 ) -> Result<almanac_store::PutOutcome, DavError> {
-    let item = NewItem {
-        content_type,
-        data,
-        calendar: index,
-    };
     let max_items = request.state.config.limits.max_items_per_collection;
     request
         .state
         .store
-        .put_item(parent.id, name, &item, condition, max_items)
+        .put_item(parent.id, name, item, condition, max_items)
         .await
         .map_err(|e| match e {
             StoreError::PreconditionFailed => DavError::new(
@@ -240,7 +230,12 @@ pub async fn delete(request: &DavRequest, target: Target) -> DavResult {
     match target {
         Target::Item { parent, meta, .. } => {
             store
-                .delete_item(parent.id, &meta.name, &request.write_condition())
+                .delete_item(
+                    parent.id,
+                    &meta.name,
+                    &request.write_condition(),
+                    request.origin,
+                )
                 .await
                 .map_err(|e| match e {
                     StoreError::PreconditionFailed => DavError::new(

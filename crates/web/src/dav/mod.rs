@@ -32,6 +32,8 @@ pub(crate) struct DavRequest {
     pub headers: HeaderMap,
     pub path: DavPath,
     pub body: Bytes,
+    /// Who is writing: a sync client, or a visitor through a share link.
+    pub origin: almanac_store::Origin,
 }
 
 /// What a URL names, once looked up.
@@ -144,6 +146,7 @@ async fn read_request(
         headers: parts.headers,
         path,
         body,
+        origin: almanac_store::Origin::Sync,
     })
 }
 
