@@ -12,6 +12,7 @@
 //! - [`retrieval`]: CALDAV:calendar-data rendering — partial retrieval,
 //!   expand, limit-recurrence-set, limit-freebusy-set (§9.6).
 //! - [`freebusy`]: busy time and the free-busy-query response (§7.10).
+//! - [`privacy`]: what share-link readers see of private events.
 //! - [`bundle`]: merging objects into one calendar (webcal export) and
 //!   splitting an imported calendar into objects.
 //!
@@ -27,6 +28,7 @@ pub mod model;
 pub mod object;
 mod overlap;
 mod parser;
+pub mod privacy;
 pub mod recurrence;
 pub mod retrieval;
 mod rule;

@@ -225,13 +225,15 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
 
 /// Paths whose last segment is a secret token (mail links): the log keeps
 /// the path's shape, not the token, so reading the log opens no account.
-const SECRET_PATHS: &[&str] = &["/verify/", "/reset/"];
+/// Share links (`/s/TOKEN/...`, `/dav/s/TOKEN/...`) keep what follows.
+const SECRET_PATHS: &[&str] = &["/verify/", "/reset/", "/s/", "/dav/s/"];
 
 fn redact(target: &str) -> std::borrow::Cow<'_, str> {
     for prefix in SECRET_PATHS {
         if let Some(rest) = target.strip_prefix(prefix) {
             if !rest.is_empty() && rest != "resend" {
-                return format!("{prefix}-").into();
+                let after = rest.find(['/', '?']).map_or("", |i| &rest[i..]);
+                return format!("{prefix}-{after}").into();
             }
         }
     }
@@ -256,6 +258,9 @@ mod tests {
         assert_eq!(redact("/verify/resend"), "/verify/resend");
         assert_eq!(redact("/reset"), "/reset");
         assert_eq!(redact("/dav/calendars/a/"), "/dav/calendars/a/");
+        assert_eq!(redact("/s/tok/calendar.ics"), "/s/-/calendar.ics");
+        assert_eq!(redact("/dav/s/tok/a.ics"), "/dav/s/-/a.ics");
+        assert_eq!(redact("/s/tok?view=week"), "/s/-?view=week");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod account;
 mod admin;
 pub mod announcements;
 pub mod auth;
+mod calendar;
 mod charts;
 pub mod config;
 mod dashboard;
@@ -86,6 +87,9 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/.well-known/caldav/", any(well_known))
         .route("/dav", any(dav::handle))
         .route("/dav/", any(dav::handle))
+        .route("/dav/s/{token}", any(calendar::share::dav))
+        .route("/dav/s/{token}/", any(calendar::share::dav))
+        .route("/dav/s/{token}/{*rest}", any(calendar::share::dav))
         .route("/dav/{*path}", any(dav::handle))
         .route("/ics/{user}/{file}", any(webcal::alias))
         .route("/blog/feed.atom", get(pages::blog_feed))
@@ -98,6 +102,7 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         )
         .route("/static/site.css", get(pages::stylesheet))
         .route("/static/logo.svg", get(pages::logo))
+        .route("/static/calendar.js", get(pages::calendar_script))
         .route("/favicon.ico", get(pages::favicon))
         .route("/robots.txt", get(pages::robots))
         .route("/sitemap.xml", get(pages::sitemap))
@@ -150,6 +155,7 @@ fn site_routes(state: &AppState) -> Router<AppState> {
             "/contact",
             get(support::contact_form).post(support::contact),
         )
+        .merge(calendar_routes())
         .route("/admin", get(admin::index))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{name}/{action}", post(admin::user_action))
@@ -168,6 +174,60 @@ fn site_routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             session::layer,
         ))
+}
+
+/// The web calendar and what a share link's visitor sees.
+fn calendar_routes() -> Router<AppState> {
+    use axum::routing::post;
+    use calendar::share;
+    Router::new()
+        .route("/calendar", get(calendar::view))
+        .route("/calendar/new", get(calendar::new_event_form))
+        .route("/calendar/events", post(calendar::create_event))
+        .route(
+            "/calendar/events/{calendar}/{item}",
+            get(calendar::edit_event_form).post(calendar::update_event),
+        )
+        .route(
+            "/calendar/tasks",
+            get(calendar::tasks_page).post(calendar::create_task),
+        )
+        .route(
+            "/calendar/tasks/{calendar}/{item}",
+            post(calendar::task_action),
+        )
+        .route(
+            "/calendar/calendars",
+            get(calendar::calendars_page).post(calendar::create_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}",
+            post(calendar::update_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/import",
+            post(calendar::import_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/export.ics",
+            get(calendar::export_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/share",
+            get(share::links_page).post(share::create_link),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/share/{id}/{action}",
+            post(share::link_action),
+        )
+        .route("/s/{token}", get(share::visitor_view))
+        .route("/s/{token}/calendar.ics", get(share::visitor_ics))
+        .route("/s/{token}/new", get(share::visitor_new))
+        .route("/s/{token}/events", post(share::visitor_create))
+        .route(
+            "/s/{token}/events/{calendar}/{item}",
+            get(share::visitor_edit_form).post(share::visitor_update),
+        )
 }
 
 fn status_routes() -> Router<AppState> {

@@ -412,7 +412,7 @@ pub async fn robots(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
-            "User-agent: *\nDisallow: /dav/\nDisallow: /ics/\nDisallow: /api/\nDisallow: /dashboard\nDisallow: /metrics\nDisallow: /account\nDisallow: /admin\nDisallow: /verify/\nDisallow: /reset/\n\nSitemap: {base}/sitemap.xml\n"
+            "User-agent: *\nDisallow: /dav/\nDisallow: /ics/\nDisallow: /api/\nDisallow: /dashboard\nDisallow: /metrics\nDisallow: /account\nDisallow: /admin\nDisallow: /verify/\nDisallow: /reset/\nDisallow: /calendar\nDisallow: /s/\n\nSitemap: {base}/sitemap.xml\n"
         ),
     )
         .into_response()
@@ -474,6 +474,13 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         xml,
     )
         .into_response()
+}
+
+pub async fn calendar_script() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/calendar.js"),
+    )
 }
 
 pub async fn logo() -> Response {

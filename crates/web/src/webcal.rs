@@ -50,7 +50,7 @@ pub async fn alias(
     };
     let slug = file.strip_suffix(".ics").unwrap_or(&file);
     let mut response = match state.store.collection(principal.id, slug).await {
-        Ok(Some(collection)) if collection.is_calendar() => export(&state, &collection)
+        Ok(Some(collection)) if collection.is_calendar() => export(&state, &collection, false)
             .await
             .unwrap_or_else(|e| error_response(&e)),
         Ok(_) => error_response(&DavError::new(404, "No such calendar.")),
@@ -71,11 +71,25 @@ pub(crate) async fn calendar_file(
     store: &almanac_store::Store,
     collection: &Collection,
 ) -> Result<(String, String), almanac_store::StoreError> {
+    shared_calendar_file(store, collection, None).await
+}
+
+/// The same for a share link's reader: private events reduced to their
+/// times (`Some(false)`), or everything (`Some(true)`, free-busy links).
+pub(crate) async fn shared_calendar_file(
+    store: &almanac_store::Store,
+    collection: &Collection,
+    redact: Option<bool>,
+) -> Result<(String, String), almanac_store::StoreError> {
     let items = store.items(collection.id).await?;
     let calendars: Vec<_> = items
         .iter()
         .filter_map(|item| std::str::from_utf8(&item.data).ok())
         .filter_map(|text| almanac_ical::parse(text, &ParseLimits::default()).ok())
+        .map(|calendar| match redact {
+            Some(busy_only) => almanac_ical::privacy::redact(&calendar, busy_only),
+            None => calendar,
+        })
         .collect();
     let name = collection
         .displayname
@@ -85,10 +99,11 @@ pub(crate) async fn calendar_file(
     Ok((name, body))
 }
 
-pub async fn export(state: &AppState, collection: &Collection) -> DavResult {
-    let (name, body) = calendar_file(&state.store, collection)
-        .await
-        .map_err(internal)?;
+pub async fn export(state: &AppState, collection: &Collection, redact_private: bool) -> DavResult {
+    let (name, body) =
+        shared_calendar_file(&state.store, collection, redact_private.then_some(false))
+            .await
+            .map_err(internal)?;
     let etag = format!("\"{}-{}\"", collection.id, collection.sync_revision);
     Ok((
         StatusCode::OK,
@@ -121,21 +136,36 @@ pub(crate) fn sanitize_file_name(name: &str) -> String {
 }
 
 #[derive(Serialize)]
-struct ImportReport {
-    imported: Vec<String>,
-    rejected: Vec<Rejected>,
+pub(crate) struct ImportReport {
+    pub imported: Vec<String>,
+    pub rejected: Vec<Rejected>,
 }
 
 #[derive(Serialize)]
-struct Rejected {
-    uid: Option<String>,
-    reason: String,
+pub(crate) struct Rejected {
+    pub uid: Option<String>,
+    pub reason: String,
 }
 
 /// Imports every object of an .ics file into `calendar`, one resource per
 /// UID; an object whose UID is already there replaces it.
 pub async fn import(request: &DavRequest, calendar: &Collection) -> DavResult {
-    let text = std::str::from_utf8(&request.body)
+    let report = import_objects(request, calendar, &request.body).await?;
+    let status = if report.imported.is_empty() && !report.rejected.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(report)).into_response())
+}
+
+/// What an import stored and what it refused (with the reason).
+pub(crate) async fn import_objects(
+    request: &DavRequest,
+    calendar: &Collection,
+    body: &[u8],
+) -> Result<ImportReport, DavError> {
+    let text = std::str::from_utf8(body)
         .map_err(|_| DavError::caldav(403, "valid-calendar-data", "The file is not UTF-8 text."))?;
     let limits = ParseLimits {
         max_bytes: request.state.config.limits.max_body_bytes,
@@ -167,12 +197,7 @@ pub async fn import(request: &DavRequest, calendar: &Collection) -> DavResult {
             }),
         }
     }
-    let status = if report.imported.is_empty() && !report.rejected.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(report)).into_response())
+    Ok(report)
 }
 
 async fn store_imported(

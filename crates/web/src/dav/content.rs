@@ -18,7 +18,11 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
             }) {
                 return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, meta.etag)]).into_response());
             }
-            let mut response = data.unwrap_or_default().into_response();
+            let mut data = data.unwrap_or_default();
+            if request.redact_private {
+                data = redacted(&data).unwrap_or(data);
+            }
+            let mut response = data.into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, header_value(&meta.content_type));
             headers.insert(header::ETAG, header_value(&meta.etag));
@@ -29,7 +33,7 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
             Ok(response)
         }
         Target::Collection(collection) if collection.is_calendar() => {
-            webcal::export(&request.state, &collection).await
+            webcal::export(&request.state, &collection, request.redact_private).await
         }
         Target::Absent { .. } => Err(DavError::new(404, "No such resource.")),
         _ => Ok((
@@ -38,6 +42,17 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
         )
             .into_response()),
     }
+}
+
+/// A private object as a share-link reader gets it (None: nothing private).
+fn redacted(data: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let parsed = almanac_ical::parse(text, &ParseLimits::default()).ok()?;
+    almanac_ical::privacy::has_private(&parsed).then(|| {
+        almanac_ical::privacy::redact(&parsed, false)
+            .to_ics()
+            .into_bytes()
+    })
 }
 
 fn header_value(text: &str) -> HeaderValue {

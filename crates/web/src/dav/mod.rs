@@ -25,7 +25,7 @@ const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, POST, DELETE, PROPFIND, PROPPATCH,
                      MKCALENDAR, COPY, MOVE, REPORT";
 
 /// One authenticated DAV request, with its body read.
-pub(crate) struct DavRequest {
+pub struct DavRequest {
     pub state: AppState,
     pub principal: Principal,
     pub method: Method,
@@ -34,6 +34,8 @@ pub(crate) struct DavRequest {
     pub body: Bytes,
     /// Who is writing: a sync client, or a visitor through a share link.
     pub origin: almanac_store::Origin,
+    /// A share-link reader: private events show only their times.
+    pub redact_private: bool,
 }
 
 /// What a URL names, once looked up.
@@ -107,6 +109,28 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     response
 }
 
+/// Serves a request as `principal` (the owner of a shared calendar, for a
+/// share link's visitor), with the origin and privacy of that access.
+pub(crate) async fn handle_for(
+    state: AppState,
+    principal: Principal,
+    parts: axum::http::request::Parts,
+    body: axum::body::Body,
+    origin: almanac_store::Origin,
+    redact_private: bool,
+) -> Response {
+    match read_request(state, principal, parts, body).await {
+        Ok(mut request) => {
+            request.origin = origin;
+            request.redact_private = redact_private;
+            dispatch(request)
+                .await
+                .unwrap_or_else(|e| error_response(&e))
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
 /// Answers a request whose body was not read. Clients commonly send the body
 /// after the headers and then retry with credentials on the same connection,
 /// so a small body is read and dropped; past that, the connection is closed.
@@ -147,6 +171,7 @@ async fn read_request(
         path,
         body,
         origin: almanac_store::Origin::Sync,
+        redact_private: false,
     })
 }
 
@@ -246,6 +271,25 @@ async fn resolve(request: &DavRequest) -> Result<Target, DavError> {
 }
 
 impl DavRequest {
+    /// A request made for `principal` by the web calendar or a share link,
+    /// so their writes go through the same checks as a client's.
+    pub(crate) fn on_behalf(
+        state: &AppState,
+        principal: &Principal,
+        origin: almanac_store::Origin,
+    ) -> Self {
+        Self {
+            state: state.clone(),
+            principal: principal.clone(),
+            method: Method::PUT,
+            headers: HeaderMap::new(),
+            path: DavPath::Root,
+            body: Bytes::new(),
+            origin,
+            redact_private: false,
+        }
+    }
+
     pub fn context(&self) -> Context {
         Context {
             principal_href: Some(paths::principal_href(&self.principal.name)),
@@ -390,7 +434,7 @@ pub(crate) fn multistatus(body: String) -> Response {
         .into_response()
 }
 
-fn options() -> Response {
+pub(crate) fn options() -> Response {
     (
         StatusCode::OK,
         [

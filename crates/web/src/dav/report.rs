@@ -135,11 +135,22 @@ fn parse_item(item: &Item) -> Option<almanac_ical::Component> {
 /// The calendar-data to send for one object: the stored bytes unless the
 /// request asks for a part, an expansion or a limited set.
 fn calendar_data(
+    request: &DavRequest,
     item: &Item,
     calendar: Option<&almanac_ical::Component>,
     data: Option<&DataRequest>,
     ctx: &EvalContext,
 ) -> Option<String> {
+    if request.redact_private {
+        let parsed = parse_item(item)?;
+        if almanac_ical::privacy::has_private(&parsed) {
+            let redacted = almanac_ical::privacy::redact(&parsed, false);
+            return Some(match data {
+                Some(d) => almanac_ical::render(&redacted, d, ctx),
+                None => redacted.to_ics(),
+            });
+        }
+    }
     let plain = data.is_none_or(|d| {
         d.select.is_none()
             && d.expand.is_none()
@@ -196,14 +207,18 @@ async fn calendar_query(
     let dav_ctx = request.context();
     let mut out = Multistatus::new();
     for item in &items {
-        let Some(calendar) = parse_item(item) else {
+        let Some(mut calendar) = parse_item(item) else {
             continue;
         };
+        if request.redact_private && almanac_ical::privacy::has_private(&calendar) {
+            // Searching must not reveal what a private event says either.
+            calendar = almanac_ical::privacy::redact(&calendar, false);
+        }
         if !almanac_ical::matches(&calendar, &query.filter, &ctx) {
             continue;
         }
         let data = if wants_data {
-            calendar_data(item, Some(&calendar), query.data.as_ref(), &ctx)
+            calendar_data(request, item, Some(&calendar), query.data.as_ref(), &ctx)
         } else {
             None
         };
@@ -247,7 +262,7 @@ async fn calendar_multiget(
             continue;
         };
         let data = if wants_data {
-            calendar_data(&item, None, multiget.data.as_ref(), &ctx)
+            calendar_data(request, &item, None, multiget.data.as_ref(), &ctx)
         } else {
             None
         };
@@ -331,7 +346,7 @@ async fn sync_collection(
             continue;
         };
         let data = if wants_data {
-            calendar_data(&item, None, sync.data.as_ref(), &ctx)
+            calendar_data(request, &item, None, sync.data.as_ref(), &ctx)
         } else {
             None
         };
