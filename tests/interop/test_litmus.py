@@ -22,7 +22,7 @@ SUMMARY = re.compile(r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed,
 @pytest.fixture(scope="module")
 def litmus_run(almanac_server, tmp_path_factory):
     if not os.path.exists(LITMUS):
-        pytest.skip(f"litmus not found at {LITMUS}")
+        pytest.fail(f"litmus not found at {LITMUS}: install Debian's litmus package (scripts/test does)")
     workdir = tmp_path_factory.mktemp("litmus")
     url = almanac_server.home_url(USER)
     env = dict(os.environ, TESTS=" ".join(SUITES))
