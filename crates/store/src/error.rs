@@ -21,6 +21,25 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database could not be reached (down, refusing
+    /// connections, connection lost), rather than the request being wrong.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_),
+            ) => true,
+            // PostgreSQL: connection exceptions (08...), shutdown (57P..),
+            // a database that refuses connections (55000).
+            Self::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57P") || code == "55000"
+            }),
+            _ => false,
+        }
+    }
+
     /// True when the error is about the request, not about the database.
     pub fn is_conflict(&self) -> bool {
         matches!(

@@ -43,6 +43,8 @@ pub enum AuthOutcome {
     Invalid,
     /// Too many recent failures for this user name.
     Throttled,
+    /// The database could not be asked.
+    Unavailable,
 }
 
 pub struct Authenticator {
@@ -82,7 +84,7 @@ impl Authenticator {
             Ok(account) => account,
             Err(e) => {
                 tracing::error!(error = %e, "authentication: user lookup failed");
-                return AuthOutcome::Invalid;
+                return AuthOutcome::Unavailable;
             }
         };
         // Verify against a dummy hash for unknown users, so timing does not

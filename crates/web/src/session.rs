@@ -29,6 +29,9 @@ pub struct Viewer {
     pub csrf: String,
     /// Digest of the session token, to end this session.
     pub session_hash: Option<String>,
+    /// The session could not be looked up (database unreachable): pages
+    /// that need the account say so rather than asking to log in.
+    pub lookup_failed: bool,
 }
 
 impl Viewer {
@@ -70,7 +73,10 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
                 viewer.user = Some(user);
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "session lookup failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "session lookup failed");
+                viewer.lookup_failed = true;
+            }
         }
     }
     let mut new_visitor = None;

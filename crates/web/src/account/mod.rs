@@ -127,6 +127,11 @@ impl Guard<'_> {
 
     /// The logged-in account, or a redirect to the log-in page.
     pub fn user(&self, here: &str) -> Result<&User, Response> {
+        if self.viewer.lookup_failed {
+            return Err(self.store_error(&almanac_store::StoreError::Config(
+                "the session could not be looked up".into(),
+            )));
+        }
         self.viewer
             .user
             .as_ref()

@@ -43,6 +43,9 @@ pub struct EventForm {
     pub occurrence: String,
     /// save or delete
     pub action: String,
+    /// The zone the reader asked for with `?tz=` (no script to set the
+    /// cookie): carried back to the calendar after saving.
+    pub view_tz: String,
 }
 
 /// A checked event: what goes into the VEVENT.

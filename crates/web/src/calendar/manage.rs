@@ -264,12 +264,10 @@ pub async fn import_calendar(
                 .displayname
                 .clone()
                 .unwrap_or(collection.path.clone());
-            let notice = format!(
-                "Imported {} event{} and task{} into {name}.",
-                report.imported.len(),
-                if report.imported.len() == 1 { "" } else { "s" },
-                if report.imported.len() == 1 { "" } else { "s" },
-            );
+            let notice = match report.imported.len() {
+                1 => format!("Imported 1 event or task into {name}."),
+                n => format!("Imported {n} events and tasks into {name}."),
+            };
             let errors = report
                 .rejected
                 .iter()

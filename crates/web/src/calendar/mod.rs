@@ -375,15 +375,16 @@ pub(crate) async fn show_view(
     )
     .await
     .map_err(|e| guard.store_error(&e))?;
+    let query_tail = query.tail();
     let mut day_views: Vec<DayView> = (0..days)
         .map(|n| {
             let day = first + Duration::days(n);
             day_view(
                 scope,
-                day,
-                today,
+                (day, today),
                 view != "month" || day.month() == date.month(),
                 &entries,
+                &query_tail,
             )
         })
         .collect();
@@ -395,7 +396,6 @@ pub(crate) async fn show_view(
     } else {
         Vec::new()
     };
-    let query_tail = query.tail();
     let page = render(
         StatusCode::OK,
         &ViewPage {
@@ -434,10 +434,10 @@ pub(crate) async fn show_view(
 
 fn day_view(
     scope: &Scope,
-    day: NaiveDate,
-    today: NaiveDate,
+    (day, today): (NaiveDate, NaiveDate),
     in_range: bool,
     entries: &[Entry],
+    tail: &str,
 ) -> DayView {
     let date = day.format("%Y-%m-%d").to_string();
     DayView {
@@ -446,7 +446,7 @@ fn day_view(
         in_range,
         today: day == today,
         new_href: if scope.can_write {
-            format!("{}/new?date={date}", scope.base)
+            format!("{}/new?date={date}{tail}", scope.base)
         } else {
             String::new()
         },
@@ -465,7 +465,9 @@ fn day_view(
                         urlencode(&e.item)
                     );
                     if let Some(rid) = e.recurrence_id {
-                        let _ = write!(href, "?occurrence={rid}");
+                        let _ = write!(href, "?occurrence={rid}{tail}");
+                    } else if !tail.is_empty() {
+                        let _ = write!(href, "?{}", &tail[1..]);
                     }
                     href
                 } else {
@@ -544,6 +546,7 @@ pub(crate) fn show_new_form(
         tz: zone.name().to_owned(),
         repeat: "none".to_owned(),
         ends: "never".to_owned(),
+        view_tz: query.tz.clone(),
         ..EventForm::default()
     };
     event_page(state, viewer, scope, StatusCode::OK, Vec::new(), form, None)
@@ -700,6 +703,7 @@ pub(crate) async fn show_edit_form(
         all_day,
     );
     calendar.clone_into(&mut form.calendar);
+    form.view_tz.clone_from(&query.tz);
     let recurring = instance.recurrence_id.is_some();
     if recurring {
         // The master's rule shows in the form for "the whole series".
@@ -800,10 +804,7 @@ pub(crate) async fn save_new_event(
         Ok(()) => {}
         Err(message) => return Ok(write_refused(state, viewer, &message)),
     }
-    let back = redirect(&format!(
-        "{}?view=week&date={}",
-        scope.base, form.start_date
-    ));
+    let back = redirect(&back_to_week(scope, &form));
     Ok(scope.log(back, viewer, Some("web_write")))
 }
 
@@ -831,6 +832,19 @@ async fn store_object(
         .await
         .map(|_| ())
         .map_err(|e| e.message)
+}
+
+/// The week of the event, in the zone the reader was viewing.
+fn back_to_week(scope: &Scope, form: &EventForm) -> String {
+    let mut url = format!(
+        "{}?view=week&date={}",
+        scope.base,
+        urlencode(&form.start_date)
+    );
+    if !form.view_tz.is_empty() {
+        let _ = write!(url, "&tz={}", urlencode(&form.view_tz));
+    }
+    url
 }
 
 fn principal(user: &User) -> Principal {
@@ -881,10 +895,7 @@ pub(crate) async fn save_existing_event(
     let zone = reader_zone(headers, "");
     let occurrence = form.occurrence.parse::<i64>().ok();
     let one = form.scope == "this" && occurrence.is_some();
-    let back = redirect(&format!(
-        "{}?view=week&date={}",
-        scope.base, form.start_date
-    ));
+    let back = redirect(&back_to_week(scope, &form));
     if form.action == "delete" {
         if one {
             editor::delete_occurrence(&mut parsed, occurrence.unwrap_or_default(), zone);

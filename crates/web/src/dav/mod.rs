@@ -79,6 +79,13 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         AuthOutcome::Missing | AuthOutcome::Invalid => {
             return refuse_unread(body, unauthorized()).await;
         }
+        AuthOutcome::Unavailable => {
+            let refusal = error_response(&DavError::new(
+                503,
+                "The database cannot be reached right now; try again in a minute.",
+            ));
+            return refuse_unread(body, refusal).await;
+        }
         AuthOutcome::Throttled => {
             let refusal = error_response(&DavError::new(
                 429,
@@ -407,6 +414,12 @@ pub(crate) fn parse_sync_token(token: &str, collection_id: i64) -> Option<i64> {
 #[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(internal)`
 pub(crate) fn internal(e: StoreError) -> DavError {
     tracing::error!(error = %e, "storage failure");
+    if e.is_unavailable() {
+        return DavError::new(
+            503,
+            "The database cannot be reached right now; nothing was changed. Try again in a minute.",
+        );
+    }
     DavError::new(
         500,
         "The server could not complete the request (storage failure).",
