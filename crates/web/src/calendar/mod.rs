@@ -254,6 +254,8 @@ fn heading(scope: &Scope, view: &str, date: NaiveDate, first: NaiveDate) -> Stri
 #[derive(Clone)]
 struct EntryView {
     time: String,
+    /// The start alone (or "All day"), for the month grid.
+    start: String,
     title: String,
     location: String,
     href: String,
@@ -455,6 +457,11 @@ fn day_view(
             .filter(|e| e.touches(day))
             .map(|e| EntryView {
                 time: e.time_text(),
+                start: if e.all_day {
+                    "All day".to_owned()
+                } else {
+                    e.start.format("%H:%M").to_string()
+                },
                 title: e.title.clone(),
                 location: e.location.clone(),
                 href: if scope.can_write && !e.hidden {
