@@ -191,7 +191,7 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
             .map_or_else(|| "-".to_owned(), sanitize)
     };
     let (referer, agent, bytes_in) = (
-        header_text(header::REFERER),
+        redact_url(&header_text(header::REFERER)).into_owned(),
         header_text(header::USER_AGENT),
         header_text(header::CONTENT_LENGTH),
     );
@@ -240,6 +240,19 @@ fn redact(target: &str) -> std::borrow::Cow<'_, str> {
     target.into()
 }
 
+/// The same for a full URL (a Referer): the token after any secret prefix
+/// goes, wherever the path starts.
+fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let path_start = url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
+        .unwrap_or(0);
+    match redact(&url[path_start..]) {
+        std::borrow::Cow::Borrowed(_) => url.into(),
+        std::borrow::Cow::Owned(path) => format!("{}{path}", &url[..path_start]).into(),
+    }
+}
+
 /// Keeps a logged field on one line and inside its quotes.
 fn sanitize(text: &str) -> String {
     text.chars()
@@ -249,7 +262,7 @@ fn sanitize(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{redact, Rotation};
+    use super::{redact, redact_url, Rotation};
 
     #[test]
     fn mail_link_tokens_stay_out_of_the_log() {
@@ -261,6 +274,15 @@ mod tests {
         assert_eq!(redact("/s/tok/calendar.ics"), "/s/-/calendar.ics");
         assert_eq!(redact("/dav/s/tok/a.ics"), "/dav/s/-/a.ics");
         assert_eq!(redact("/s/tok?view=week"), "/s/-?view=week");
+        assert_eq!(
+            redact_url("https://cal.example/s/tok?view=week"),
+            "https://cal.example/s/-?view=week"
+        );
+        assert_eq!(
+            redact_url("https://cal.example/blog"),
+            "https://cal.example/blog"
+        );
+        assert_eq!(redact_url("-"), "-");
     }
 
     #[test]

@@ -85,9 +85,19 @@ impl Scope {
         self.link.is_some()
     }
 
-    /// The access-log fields: visitors are counted under the owner.
-    fn log(&self, response: Response, viewer: &Viewer, event: Option<&'static str>) -> Response {
+    /// The access-log fields: visitors are counted under the owner. Share
+    /// pages send no Referer onwards (their address holds the token).
+    fn log(
+        &self,
+        mut response: Response,
+        viewer: &Viewer,
+        event: Option<&'static str>,
+    ) -> Response {
         if self.is_visitor() {
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                header::HeaderValue::from_static("no-referrer"),
+            );
             log_event(
                 response,
                 &self.owner.name,
@@ -899,7 +909,9 @@ pub(crate) async fn save_existing_event(
         return Err(pages::not_found_page(&state.config.site, viewer));
     }
     let (collection, mut parsed, etag) = load_event(state, viewer, scope, (calendar, item)).await?;
-    let zone = reader_zone(headers, "");
+    // The zone the occurrence was picked in: an all-day occurrence's date
+    // depends on it.
+    let zone = reader_zone(headers, &form.view_tz);
     let occurrence = form.occurrence.parse::<i64>().ok();
     let one = form.scope == "this" && occurrence.is_some();
     let back = redirect(&back_to_week(scope, &form));

@@ -14,6 +14,7 @@ use crate::session::{self, Viewer};
 use crate::support::time_text;
 use crate::AppState;
 use almanac_dav::paths;
+use almanac_dav::properties::Access;
 use almanac_dav::DavError;
 use almanac_store::{Origin, SharePermission, SharedCalendar};
 use askama::Template;
@@ -520,26 +521,77 @@ pub async fn dav(State(state): State<AppState>, request: Request) -> Response {
     };
     parts.uri = uri;
     let writes = matches!(parts.method.as_str(), "PUT" | "DELETE");
+    if writes {
+        // The owner's private events cannot be overwritten or deleted
+        // through a link: the visitor only ever saw their times.
+        match private_member(&state, &shared, member).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let refusal = DavError::new(
+                    403,
+                    "This event is private: it cannot be changed through a share link.",
+                );
+                return ticket_log(
+                    crate::dav::error_response(&refusal),
+                    &shared.owner.name,
+                    None,
+                );
+            }
+            Err(e) => return crate::dav::error_response(&crate::dav::internal(e)),
+        }
+    }
+    let share_href = format!("/dav/s/{token}/");
+    // Hrefs the visitor sends (multiget) name the link; the handler wants
+    // the owner's calendar.
+    let body = if parts.method.as_str() == "REPORT" {
+        axum::body::Bytes::from(String::from_utf8_lossy(&body).replace(&share_href, &collection))
+    } else {
+        body
+    };
+    let access = match permission {
+        SharePermission::Read => Access::Read,
+        SharePermission::Write => Access::ReadWrite,
+        SharePermission::FreeBusy => Access::FreeBusy,
+    };
     let response = crate::dav::handle_for(
         state.clone(),
         principal(&shared.owner),
         parts,
         axum::body::Body::from(body),
         Origin::Share,
-        true,
+        access,
     )
     .await;
     let ok = response.status().is_success();
+    let owner_href = paths::principal_href(&shared.owner.name);
     let response = rewrite_hrefs(
         response,
-        &collection,
-        &format!("/dav/s/{token}/"),
+        &[
+            (collection.as_str(), share_href.as_str()),
+            (owner_href.as_str(), share_href.as_str()),
+        ],
         state.config.limits.max_body_bytes,
     )
     .await;
     // Share writes stay unmarked: the metrics count them by auth=ticket.
     let event = (!writes || !ok).then_some("share_visit");
     ticket_log(response, &shared.owner.name, event)
+}
+
+/// Whether the member a write names is an event the owner made private.
+async fn private_member(
+    state: &AppState,
+    shared: &SharedCalendar,
+    member: &str,
+) -> Result<bool, almanac_store::StoreError> {
+    let name = percent_encoding::percent_decode_str(member).decode_utf8_lossy();
+    let Some(item) = state.store.item(shared.calendar.id, &name).await? else {
+        return Ok(false);
+    };
+    Ok(std::str::from_utf8(&item.data)
+        .ok()
+        .and_then(|text| almanac_ical::parse(text, &almanac_ical::ParseLimits::default()).ok())
+        .is_some_and(|parsed| almanac_ical::privacy::has_private(&parsed)))
 }
 
 /// What each kind of link may do over CalDAV.
@@ -565,7 +617,11 @@ fn allowed(
             }
         }
         (SharePermission::FreeBusy, "REPORT") => {
-            if member.is_empty() && String::from_utf8_lossy(body).contains("free-busy-query") {
+            let free_busy = matches!(
+                almanac_dav::reports::parse_report(body, almanac_dav::xml::XmlLimits::default()),
+                Ok(almanac_dav::reports::Report::FreeBusy(_))
+            );
+            if member.is_empty() && free_busy {
                 Ok(())
             } else {
                 Err(DavError::new(
@@ -592,9 +648,13 @@ fn allowed(
     }
 }
 
-/// Hrefs in a DAV answer name the owner's calendar: the visitor sees the
-/// share link's URL instead.
-async fn rewrite_hrefs(response: Response, from: &str, to: &str, limit: usize) -> Response {
+/// Hrefs in a DAV answer name the owner's calendar and principal: the
+/// visitor sees the share link's URL instead.
+async fn rewrite_hrefs(
+    response: Response,
+    replacements: &[(&str, &str)],
+    limit: usize,
+) -> Response {
     let is_xml = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -607,7 +667,10 @@ async fn rewrite_hrefs(response: Response, from: &str, to: &str, limit: usize) -
     let Ok(bytes) = axum::body::to_bytes(body, limit.max(64 << 20)).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
     };
-    let text = String::from_utf8_lossy(&bytes).replace(from, to);
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    for (from, to) in replacements {
+        text = text.replace(from, to);
+    }
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(text))
 }
@@ -643,7 +706,12 @@ mod tests {
             "no listing"
         );
         assert!(allowed(busy, &propfind, &depth0, b"", "").is_ok());
-        assert!(allowed(busy, &report, &none, b"<C:calendar-query/>", "").is_err());
-        assert!(allowed(busy, &report, &none, b"<C:free-busy-query/>", "").is_ok());
+        let query = br#"<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:D="DAV:"><D:prop><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter><!-- free-busy-query --></C:calendar-query>"#;
+        assert!(
+            allowed(busy, &report, &none, query, "").is_err(),
+            "a comment does not make a free-busy query"
+        );
+        let free_busy = br#"<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20260101T000000Z" end="20260201T000000Z"/></C:free-busy-query>"#;
+        assert!(allowed(busy, &report, &none, free_busy, "").is_ok());
     }
 }

@@ -36,6 +36,8 @@ pub struct DavRequest {
     pub origin: almanac_store::Origin,
     /// A share-link reader: private events show only their times.
     pub redact_private: bool,
+    /// What the requester may do (the owner, or a share link's rights).
+    pub access: Access,
 }
 
 /// What a URL names, once looked up.
@@ -124,12 +126,13 @@ pub(crate) async fn handle_for(
     parts: axum::http::request::Parts,
     body: axum::body::Body,
     origin: almanac_store::Origin,
-    redact_private: bool,
+    access: Access,
 ) -> Response {
     match read_request(state, principal, parts, body).await {
         Ok(mut request) => {
             request.origin = origin;
-            request.redact_private = redact_private;
+            request.redact_private = access != Access::Owner;
+            request.access = access;
             dispatch(request)
                 .await
                 .unwrap_or_else(|e| error_response(&e))
@@ -179,6 +182,7 @@ async fn read_request(
         body,
         origin: almanac_store::Origin::Sync,
         redact_private: false,
+        access: Access::Owner,
     })
 }
 
@@ -294,12 +298,15 @@ impl DavRequest {
             body: Bytes::new(),
             origin,
             redact_private: false,
+            access: Access::Owner,
         }
     }
 
     pub fn context(&self) -> Context {
         Context {
-            principal_href: Some(paths::principal_href(&self.principal.name)),
+            // A share link's visitor is nobody's principal.
+            principal_href: (self.access == Access::Owner)
+                .then(|| paths::principal_href(&self.principal.name)),
             principals_href: paths::PRINCIPALS.to_owned(),
             max_resource_size: i64::try_from(self.state.config.limits.max_item_bytes)
                 .unwrap_or(i64::MAX),
@@ -356,7 +363,7 @@ impl DavRequest {
             created_at: collection.created_at,
             modified_at: collection.modified_at,
             quota,
-            access: Access::Owner,
+            access: self.access,
             dead,
         }
     }

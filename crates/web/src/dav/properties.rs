@@ -5,7 +5,7 @@ use almanac_dav::multistatus::{Multistatus, PropStats};
 use almanac_dav::names::PropName;
 use almanac_dav::paths;
 use almanac_dav::properties::{
-    self as props, is_protected, propstats, Access, ItemNode, PlainNode, PrincipalNode, Quota,
+    self as props, is_protected, propstats, ItemNode, PlainNode, PrincipalNode, Quota,
     CALENDAR_TIMEZONE, CALENDAR_WRITABLE, COLLECTION_WRITABLE,
 };
 use almanac_dav::requests::{parse_propfind, parse_proppatch, PatchOp, PropRequest};
@@ -38,7 +38,7 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
         href,
         owner_href: paths::principal_href(me),
         quota,
-        access: Access::Owner,
+        access: request.access,
     };
     match target {
         Target::Root | Target::Principals => {
@@ -204,7 +204,7 @@ pub(crate) fn item_node(
         content_type: meta.content_type.clone(),
         size: meta.size,
         modified_at: meta.modified_at,
-        access: Access::Owner,
+        access: request.access,
         calendar_data,
         dead,
     }
