@@ -62,7 +62,7 @@ class Mail:
 class Site:
     """A running server with its data directory, mail outbox and access log."""
 
-    def __init__(self, root: Path, limits: dict | None = None):
+    def __init__(self, root: Path, limits: dict | None = None, mail: dict | None = None):
         self.root = root
         self.data_dir = root / "data"
         self.port = free_port()
@@ -73,6 +73,7 @@ class Site:
             f'content_dir = "{REPO / "content"}"\n'
             f'[site]\nbase_url = "{self.base}"\nsupport_email = "support@example.org"\n'
             "[rate_limits]\n" + "".join(f"{k} = {v}\n" for k, v in rates.items())
+            + ("[mail]\n" + "".join(f'{k} = "{v}"\n' for k, v in mail.items()) if mail else "")
         )
         self.env = {**os.environ, "ALMANAC_CONFIG": str(self.config), "ALMANAC_DATA_DIR": str(self.data_dir)}
         self.env.pop("ALMANAC_ACCESS_LOG", None)
