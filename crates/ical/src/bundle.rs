@@ -16,9 +16,10 @@ pub fn merge_calendars<'a>(
     header.properties.push(Property::new("VERSION", "2.0"));
     header.properties.push(Property::new("PRODID", PRODID));
     if let Some(name) = name {
-        header
-            .properties
-            .push(Property::new("X-WR-CALNAME", escape_text(name)));
+        header.properties.push(Property::new(
+            "X-WR-CALNAME",
+            crate::value::escape_text(name),
+        ));
     }
     let mut timezones: Vec<&Component> = Vec::new();
     let mut others: Vec<&Component> = Vec::new();
@@ -151,21 +152,6 @@ fn describe(component: &Component) -> String {
         Some(summary) => format!("SUMMARY {:?}", crate::value::unescape_text(&summary.value)),
         None => "no SUMMARY".to_owned(),
     }
-}
-
-fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

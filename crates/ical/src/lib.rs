@@ -45,6 +45,7 @@ pub use object::{parse_object, CalendarObject, ComponentKind, ObjectError, TimeS
 pub use recurrence::{instances, Instance};
 pub use retrieval::{render, CompSelector, DataRequest};
 pub use timezone::EvalContext;
+pub use value::{escape_text, unescape_text};
 
 #[cfg(test)]
 mod test_data;

@@ -200,7 +200,24 @@ pub(crate) fn parse_period<'a>(
 }
 
 /// Decodes TEXT escapes (`\n`, `\N`, `\,`, `\;`, `\\`); borrows when there are none.
-pub(crate) fn unescape_text(text: &str) -> Cow<'_, str> {
+/// Text as a TEXT value: backslash, semicolon, comma and newline escaped.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A TEXT value as people read it (RFC 5545 §3.3.11).
+pub fn unescape_text(text: &str) -> Cow<'_, str> {
     if !text.contains('\\') {
         return Cow::Borrowed(text);
     }

@@ -159,7 +159,8 @@ fn cookie_header(
     HeaderValue::from_str(&text).expect("cookie values are base64url")
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of a cookie the request carries.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

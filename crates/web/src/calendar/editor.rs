@@ -209,22 +209,6 @@ impl EventForm {
     }
 }
 
-/// Escapes text for an iCalendar TEXT value.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn stamp() -> String {
     Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
 }
@@ -277,18 +261,21 @@ fn apply(event: &mut Component, data: &EventData, with_rule: bool) {
     event
         .properties
         .push(Property::new("LAST-MODIFIED", stamp()));
-    event
-        .properties
-        .push(Property::new("SUMMARY", escape(&data.title)));
+    event.properties.push(Property::new(
+        "SUMMARY",
+        almanac_ical::escape_text(&data.title),
+    ));
     if !data.location.is_empty() {
-        event
-            .properties
-            .push(Property::new("LOCATION", escape(&data.location)));
+        event.properties.push(Property::new(
+            "LOCATION",
+            almanac_ical::escape_text(&data.location),
+        ));
     }
     if !data.description.is_empty() {
-        event
-            .properties
-            .push(Property::new("DESCRIPTION", escape(&data.description)));
+        event.properties.push(Property::new(
+            "DESCRIPTION",
+            almanac_ical::escape_text(&data.description),
+        ));
     }
     let (start, end) = times(data);
     event.properties.push(start);
@@ -463,7 +450,7 @@ pub fn new_task(uid: &str, title: &str, due: Option<NaiveDate>) -> Component {
         Property::new("UID", uid),
         Property::new("DTSTAMP", stamp()),
         Property::new("CREATED", stamp()),
-        Property::new("SUMMARY", escape(title)),
+        Property::new("SUMMARY", almanac_ical::escape_text(title)),
         Property::new("STATUS", "NEEDS-ACTION"),
     ];
     if let Some(due) = due {

@@ -76,6 +76,18 @@ async fn show(
     ))
 }
 
+/// The page again with one message, as 422.
+async fn refuse(state: &AppState, viewer: &Viewer, error: String) -> Result<Response, Response> {
+    show(
+        state,
+        viewer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        vec![error],
+        String::new(),
+    )
+    .await
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CalendarForm {
@@ -114,28 +126,12 @@ pub async fn create_calendar(
     guard.open_for_changes().await?;
     let (name, color) = match check(&form) {
         Ok(valid) => valid,
-        Err(error) => {
-            return show(
-                &state,
-                &viewer,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec![error],
-                String::new(),
-            )
-            .await
-        }
+        Err(error) => return refuse(&state, &viewer, error).await,
     };
     let limit = state.config.limits.max_collections_per_user;
     if i64::try_from(scope.calendars.len()).unwrap_or(i64::MAX) >= limit {
         let error = format!("An account holds at most {limit} calendars.");
-        return show(
-            &state,
-            &viewer,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec![error],
-            String::new(),
-        )
-        .await;
+        return refuse(&state, &viewer, error).await;
     }
     // The path is what clients see in URLs: a short random slug.
     let path = format!(
@@ -175,14 +171,7 @@ pub async fn update_calendar(
         if form.confirm != "yes" {
             let error =
                 "Tick the box to confirm that the calendar and all its events go.".to_owned();
-            return show(
-                &state,
-                &viewer,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec![error],
-                String::new(),
-            )
-            .await;
+            return refuse(&state, &viewer, error).await;
         }
         state
             .store
@@ -193,16 +182,7 @@ pub async fn update_calendar(
     }
     let (name, color) = match check(&form) {
         Ok(valid) => valid,
-        Err(error) => {
-            return show(
-                &state,
-                &viewer,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec![error],
-                String::new(),
-            )
-            .await
-        }
+        Err(error) => return refuse(&state, &viewer, error).await,
     };
     let update = CollectionUpdate {
         displayname: Some(Some(name)),
@@ -248,14 +228,7 @@ pub async fn import_calendar(
             "Choose an .ics file of at most {} MB.",
             limit / (1024 * 1024)
         );
-        return show(
-            &state,
-            &viewer,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec![error],
-            String::new(),
-        )
-        .await;
+        return refuse(&state, &viewer, error).await;
     };
     let request = DavRequest::on_behalf(&state, &principal(&scope.owner), Origin::Import);
     match crate::webcal::import_objects(&request, &collection, &file).await {
@@ -288,14 +261,7 @@ pub async fn import_calendar(
         Err(e) if e.status >= 500 => Err(pages::internal_error_page(&state.config.site)),
         Err(e) => {
             let error = format!("The file could not be read: {}", e.message);
-            show(
-                &state,
-                &viewer,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec![error],
-                String::new(),
-            )
-            .await
+            refuse(&state, &viewer, error).await
         }
     }
 }

@@ -141,15 +141,8 @@ pub(crate) fn reader_zone(headers: &HeaderMap, asked: &str) -> Tz {
     if let Some(zone) = almanac_ical::timezone::named_zone(asked) {
         return zone;
     }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == "almanac_tz").then(|| v.replace("%2F", "/"))
-        })
+    crate::session::cookie(headers, "almanac_tz")
+        .map(|v| v.replace("%2F", "/"))
         .and_then(|name| almanac_ical::timezone::named_zone(&name))
         .unwrap_or(Tz::UTC)
 }

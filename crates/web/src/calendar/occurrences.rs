@@ -85,25 +85,8 @@ pub use almanac_ical::privacy::is_private;
 pub fn text_value(component: &Component, name: &str) -> String {
     component
         .property(name)
-        .map(|p| unescape(&p.value))
+        .map(|p| almanac_ical::unescape_text(&p.value).into_owned())
         .unwrap_or_default()
-}
-
-pub fn unescape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n' | 'N') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Every occurrence of the events of `calendars` within `[from, to)`.
@@ -224,11 +207,6 @@ pub async fn tasks(store: &Store, calendars: &[Collection]) -> Result<Vec<Task>,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unescapes_text() {
-        assert_eq!(unescape(r"a\, b\; c\\d\nline"), "a, b; c\\d\nline");
-    }
 
     #[test]
     fn an_event_ending_at_midnight_stays_on_its_day() {
