@@ -39,14 +39,16 @@ impl RequestTraits {
         let unmarked_change = record.account().is_some()
             && (200..300).contains(&record.status)
             && matches!(record.method, "PUT" | "DELETE" | "MOVE" | "COPY");
-        let channel = if marked_web {
+        let changed = marked_web || marked_sync || unmarked_change;
+        let channel = if !changed {
+            None
+        } else if share {
+            // A visitor's change, by CalDAV or the link's web pages.
+            Some(Channel::Share)
+        } else if marked_web {
             Some(Channel::Web)
         } else if marked_sync {
             Some(Channel::Sync)
-        } else if !unmarked_change {
-            None
-        } else if share {
-            Some(Channel::Share)
         } else if class == ClientClass::Web {
             Some(Channel::Web)
         } else {
