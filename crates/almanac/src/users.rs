@@ -59,7 +59,14 @@ pub async fn run(store: &Store, command: UserCommand) -> Result<()> {
         UserCommand::List => {
             for user in store.list_users().await? {
                 let admin = if user.is_admin.0 { " (admin)" } else { "" };
-                println!("{}\t{}{admin}", user.name, user.email);
+                let state = if user.locked.0 {
+                    " (locked)"
+                } else if user.verified_at.is_none() {
+                    " (address not confirmed)"
+                } else {
+                    ""
+                };
+                println!("{}\t{}{admin}{state}", user.name, user.email);
             }
         }
         UserCommand::Passwd { name, .. } => {
