@@ -13,6 +13,7 @@
 //!   expand, limit-recurrence-set, limit-freebusy-set (§9.6).
 //! - [`freebusy`]: busy time and the free-busy-query response (§7.10).
 //! - [`privacy`]: what share-link readers see of private events.
+//! - [`zone_definition`]: a VTIMEZONE for an IANA zone.
 //! - [`bundle`]: merging objects into one calendar (webcal export) and
 //!   splitting an imported calendar into objects.
 //!
@@ -36,6 +37,7 @@ pub mod timezone;
 mod value;
 mod vtimezone;
 mod windows_zones;
+pub mod zone_definition;
 
 pub use bundle::{merge_calendars, split_calendar, SplitItem, PRODID};
 pub use filter::{matches, Collation, CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange};

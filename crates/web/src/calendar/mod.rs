@@ -829,6 +829,9 @@ async fn store_object(
     condition: WriteCondition,
 ) -> Result<(), String> {
     let request = DavRequest::on_behalf(state, &principal(&scope.owner), scope.origin);
+    // Every TZID the object uses gets its VTIMEZONE (RFC 5545 §3.6.5).
+    let mut object = object.clone();
+    almanac_ical::zone_definition::add_missing(&mut object);
     let text = object.to_ics();
     let index =
         check_calendar_object(&request, calendar, text.as_bytes()).map_err(|e| e.message)?;
