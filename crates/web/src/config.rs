@@ -46,6 +46,10 @@ pub struct Site {
     /// The canonical address people use, for links in feeds and mails.
     pub base_url: String,
     pub support_email: String,
+    /// An SVG logo replacing the built-in one (shown beside the name).
+    pub logo_file: Option<PathBuf>,
+    /// An ICO favicon replacing the built-in one.
+    pub favicon_file: Option<PathBuf>,
 }
 
 impl Default for Site {
@@ -54,6 +58,8 @@ impl Default for Site {
             name: "Almanac".to_owned(),
             base_url: "http://127.0.0.1:8080".to_owned(),
             support_email: "support@example.org".to_owned(),
+            logo_file: None,
+            favicon_file: None,
         }
     }
 }

@@ -61,6 +61,13 @@ pub struct AppState {
 impl AppState {
     /// Fails when the mail settings are unusable.
     pub fn new(store: Store, config: Config) -> Result<Self, String> {
+        for file in [&config.site.logo_file, &config.site.favicon_file]
+            .into_iter()
+            .flatten()
+        {
+            std::fs::metadata(file)
+                .map_err(|e| format!("the branding file {} cannot be read: {e}", file.display()))?;
+        }
         Ok(Self {
             mailer: Arc::new(mail::Mailer::new(&config.mail, &config.data_dir)?),
             rate_limiter: Arc::default(),

@@ -395,13 +395,34 @@ pub async fn stylesheet() -> Response {
     )
 }
 
-pub async fn favicon() -> Response {
+pub async fn favicon(State(state): State<AppState>) -> Response {
+    brand_file(
+        state.config.site.favicon_file.as_deref(),
+        "image/x-icon",
+        include_bytes!("../static/favicon.ico"),
+    )
+}
+
+/// The operator's logo or favicon when configured, else the built-in one.
+fn brand_file(
+    path: Option<&std::path::Path>,
+    content_type: &'static str,
+    built_in: &'static [u8],
+) -> Response {
+    let own = path.and_then(|p| {
+        std::fs::read(p)
+            .map_err(
+                |e| tracing::error!(file = %p.display(), error = %e, "cannot read a branding file"),
+            )
+            .ok()
+    });
+    let body = own.map_or(axum::body::Body::from(built_in), axum::body::Body::from);
     (
         [
-            (header::CONTENT_TYPE, "image/x-icon"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        &include_bytes!("../static/favicon.ico")[..],
+        body,
     )
         .into_response()
 }
@@ -483,8 +504,12 @@ pub async fn calendar_script() -> Response {
     )
 }
 
-pub async fn logo() -> Response {
-    static_file("image/svg+xml", include_str!("../static/logo.svg"))
+pub async fn logo(State(state): State<AppState>) -> Response {
+    brand_file(
+        state.config.site.logo_file.as_deref(),
+        "image/svg+xml",
+        include_bytes!("../static/logo.svg"),
+    )
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {

@@ -349,3 +349,45 @@ async fn content_pages_fill_in_the_addresses() {
                 .contains("<loc>http://127.0.0.1:8080/help</loc>")
     );
 }
+
+#[tokio::test]
+async fn branding_is_configuration() {
+    let content = tempfile::tempdir().unwrap();
+    let logo = content.path().join("logo.svg");
+    std::fs::write(
+        &logo,
+        r#"<svg xmlns="http://www.w3.org/2000/svg"><title>Kalender</title></svg>"#,
+    )
+    .unwrap();
+    let config = almanac_web::Config {
+        content_dir: content.path().to_owned(),
+        site: almanac_web::config::Site {
+            name: "Kalender".to_owned(),
+            support_email: "hilfe@kalender.example".to_owned(),
+            logo_file: Some(logo),
+            ..almanac_web::config::Site::default()
+        },
+        ..almanac_web::Config::default()
+    };
+    let s = Server::start_with(config).await;
+    let home = s.send(None, "GET", "/", &[], "").await;
+    assert!(home.body.contains("<title>") && home.body.contains("— Kalender</title>"));
+    assert!(home.body.contains("hilfe@kalender.example"));
+    let served = s.send(None, "GET", "/static/logo.svg", &[], "").await;
+    assert_eq!(served.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        served.body.contains("<title>Kalender</title>"),
+        "the operator's logo"
+    );
+    // A branding file that is not there stops the server at start.
+    let missing = almanac_web::Config {
+        site: almanac_web::config::Site {
+            favicon_file: Some(content.path().join("nope.ico")),
+            ..almanac_web::config::Site::default()
+        },
+        ..almanac_web::Config::default()
+    };
+    let store = almanac_store::Store::open("sqlite::memory:").await.unwrap();
+    let refused = almanac_web::AppState::new(store, missing).err().unwrap();
+    assert!(refused.contains("nope.ico"), "{refused}");
+}
