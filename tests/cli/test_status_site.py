@@ -65,9 +65,13 @@ def test_scheduled_probe_feeds_the_status_site(tmp_path):
         blog = feedparser.parse(fetch(f"http://127.0.0.1:{port}/blog/feed.atom"))
         assert not blog.bozo, blog.bozo_exception
         assert blog.feed.title == "Almanac announcements"
-        assert [e.title for e in blog.entries][:2] == ["How to get help", "Welcome to Almanac"]
-        assert blog.entries[0].link == "https://calendar.example.org/blog/getting-help"
-        assert "status page" in blog.entries[0].content[0].value
+        # Every shipped post, newest first, with its address and text.
+        shipped = sorted((REPO / "content" / "announcements").glob("*.md"), reverse=True)
+        titles = [next(l for l in p.read_text().splitlines() if l.startswith("title:"))[6:].strip() for p in shipped]
+        assert [e.title for e in blog.entries] == titles
+        help_post = next(e for e in blog.entries if e.title == "How to get help")
+        assert help_post.link == "https://calendar.example.org/blog/getting-help"
+        assert "status page" in help_post.content[0].value
     finally:
         proc.terminate()
         proc.wait(10)
