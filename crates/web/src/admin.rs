@@ -72,10 +72,7 @@ pub async fn users(
     viewer: Viewer,
     Query(search): Query<Search>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, "/admin/users")?;
     let query = search.q.trim();
     let users = state
@@ -126,10 +123,7 @@ pub async fn user_action(
     Path((name, action)): Path<(String, String)>,
     Form(form): Form<UserAction>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let me = staff(&guard, "/admin/users")?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);
@@ -212,10 +206,7 @@ pub async fn operations(
     State(state): State<AppState>,
     viewer: Viewer,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, "/admin/operations")?;
     let fail = |e: StoreError| guard.store_error(&e);
     let maintenance = state
@@ -269,10 +260,7 @@ pub async fn set_maintenance(
     viewer: Viewer,
     Form(form): Form<MaintenanceForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let me = staff(&guard, "/admin/operations")?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);
@@ -343,10 +331,7 @@ pub async fn open_incident(
     viewer: Viewer,
     Form(form): Form<IncidentForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, "/admin/operations")?;
     guard.csrf(&form.csrf)?;
     let (kind, statuses) = if form.kind == "maintenance" {
@@ -406,10 +391,7 @@ pub async fn update_incident(
     Path(id): Path<i64>,
     Form(form): Form<IncidentUpdateForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, "/admin/operations")?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);

@@ -68,13 +68,9 @@ pub async fn contact(
     address: ClientAddress,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Contact, &address)?;
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&form.csrf).await?;
     let (name, email, subject, message) = (
         form.name.trim(),
         form.email.trim(),
@@ -222,10 +218,7 @@ pub async fn queue(
     viewer: Viewer,
     Query(query): Query<QueueQuery>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, "/admin/support")?;
     let status = match query.status.as_str() {
         "closed" => "closed",
@@ -277,10 +270,7 @@ pub async fn request(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, &format!("/admin/support/{id}"))?;
     let Some((request, messages)) = state
         .store
@@ -325,10 +315,7 @@ pub async fn reply(
     Path(id): Path<i64>,
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, &format!("/admin/support/{id}"))?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);
@@ -384,10 +371,7 @@ pub async fn set_status(
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     staff(&guard, &format!("/admin/support/{id}"))?;
     guard.csrf(&form.csrf)?;
     let status = if form.status == "closed" {

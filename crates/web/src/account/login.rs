@@ -89,10 +89,7 @@ pub async fn login(
     address: ClientAddress,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Login, &address)?;
     guard.csrf(&form.csrf)?;
     let name = form.name.trim();
@@ -166,10 +163,7 @@ pub async fn logout(
     viewer: Viewer,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.csrf(&form.csrf)?;
     if let Some(hash) = &viewer.session_hash {
         state

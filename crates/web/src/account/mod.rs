@@ -65,7 +65,17 @@ pub(crate) struct Guard<'a> {
     pub viewer: &'a Viewer,
 }
 
-impl Guard<'_> {
+impl<'a> Guard<'a> {
+    pub fn new(state: &'a AppState, viewer: &'a Viewer) -> Self {
+        Self { state, viewer }
+    }
+
+    /// A form that changes something: its CSRF token, then maintenance mode.
+    pub async fn change(&self, submitted_csrf: &str) -> Result<(), Response> {
+        self.csrf(submitted_csrf)?;
+        self.open_for_changes().await
+    }
+
     pub fn rate(&self, form: Form, address: &ClientAddress) -> Result<(), Response> {
         self.state
             .rate_limiter

@@ -63,13 +63,9 @@ pub async fn reset_request(
     address: ClientAddress,
     Form(form): Form<RequestForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Reset, &address)?;
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&form.csrf).await?;
     let email = form.email.trim();
     if let Some(error) = check_email(email) {
         return Ok(render(
@@ -142,10 +138,7 @@ pub async fn reset_form(
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let found = match usable_token(&guard, &token).await? {
         Ok(found) => found,
         Err(page) => return Ok(page),
@@ -202,12 +195,8 @@ pub async fn reset_submit(
     Path(token): Path<String>,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
     let fail = |e: StoreError| guard.store_error(&e);
     let found = match usable_token(&guard, &token).await? {
         Ok(found) => found,

@@ -57,7 +57,7 @@ async fn show(
     errors: Vec<&'static str>,
     notice: &str,
 ) -> Result<Response, Response> {
-    let guard = Guard { state, viewer };
+    let guard = Guard::new(state, viewer);
     let user = guard.user("/account")?;
     let fail = |e: StoreError| guard.store_error(&e);
     let mut calendars = Vec::new();
@@ -104,13 +104,9 @@ pub async fn change_password(
     viewer: Viewer,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&form.csrf).await?;
     let mut errors = Vec::new();
     if !password_matches(user.password_hash.clone(), form.current).await {
         errors.push("Your current password is not right.");
@@ -157,13 +153,9 @@ pub async fn change_email(
     viewer: Viewer,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&form.csrf).await?;
     let email = form.email.trim();
     let mut errors = Vec::new();
     if !password_matches(user.password_hash.clone(), form.password).await {
@@ -203,13 +195,9 @@ pub async fn delete_account(
     viewer: Viewer,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&form.csrf).await?;
     let mut errors = Vec::new();
     if form.confirm.trim() != user.name {
         errors.push("Type your user name exactly to confirm.");
@@ -253,10 +241,7 @@ pub async fn delete_account(
 
 /// `/account/export.zip`: one .ics file per calendar.
 pub async fn export(State(state): State<AppState>, viewer: Viewer) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
     let archive = zip_calendars(&state, user)
         .await

@@ -67,13 +67,9 @@ pub async fn signup(
     address: ClientAddress,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Signup, &address)?;
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&form.csrf).await?;
     let name = form.name.trim().to_owned();
     let email = form.email.trim().to_owned();
     let mut errors: Vec<&'static str> = [
@@ -159,10 +155,7 @@ pub async fn verify(
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     let site = &state.config.site;
     let fail = |e: StoreError| guard.store_error(&e);
     let hash = token_hash(&token);
@@ -263,10 +256,7 @@ pub async fn resend(
     address: ClientAddress,
     Form(form): Form<ResendForm>,
 ) -> Result<Response, Response> {
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Reset, &address)?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);

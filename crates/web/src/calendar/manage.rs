@@ -49,7 +49,7 @@ async fn show(
     notice: String,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
-    let guard = Guard { state, viewer };
+    let guard = Guard::new(state, viewer);
     let mut calendars = Vec::new();
     for c in &scope.calendars {
         calendars.push(CalendarRow {
@@ -118,12 +118,8 @@ pub async fn create_calendar(
     Form(form): Form<CalendarForm>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
     let (name, color) = match check(&form) {
         Ok(valid) => valid,
         Err(error) => return refuse(&state, &viewer, error).await,
@@ -157,15 +153,9 @@ pub async fn update_calendar(
     Form(form): Form<CalendarForm>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
-    let Some(collection) = scope.calendar(&calendar).cloned() else {
-        return Err(pages::not_found_page(&state.config.site, &viewer));
-    };
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let collection = scope.find(&state, &viewer, &calendar)?;
     let fail = |e: StoreError| guard.store_error(&e);
     if form.action == "delete" {
         if form.confirm != "yes" {
@@ -205,13 +195,8 @@ pub async fn import_calendar(
     mut multipart: Multipart,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    let Some(collection) = scope.calendar(&calendar).cloned() else {
-        return Err(pages::not_found_page(&state.config.site, &viewer));
-    };
+    let guard = Guard::new(&state, &viewer);
+    let collection = scope.find(&state, &viewer, &calendar)?;
     let (mut csrf, mut file) = (String::new(), None);
     let limit = state.config.limits.max_body_bytes;
     while let Ok(Some(field)) = multipart.next_field().await {
@@ -221,8 +206,7 @@ pub async fn import_calendar(
             _ => {}
         }
     }
-    guard.csrf(&csrf)?;
-    guard.open_for_changes().await?;
+    guard.change(&csrf).await?;
     let Some(file) = file.filter(|f| !f.is_empty()) else {
         let error = format!(
             "Choose an .ics file of at most {} MB.",
@@ -273,13 +257,8 @@ pub async fn export_calendar(
     Path(calendar): Path<String>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    let Some(collection) = scope.calendar(&calendar).cloned() else {
-        return Err(pages::not_found_page(&state.config.site, &viewer));
-    };
+    let guard = Guard::new(&state, &viewer);
+    let collection = scope.find(&state, &viewer, &calendar)?;
     let (name, body) = crate::webcal::calendar_file(&state.store, &collection)
         .await
         .map_err(|e| guard.store_error(&e))?;

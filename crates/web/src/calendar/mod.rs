@@ -50,7 +50,6 @@ pub(crate) struct Scope {
     pub base: String,
     pub detail: Detail,
     pub can_write: bool,
-    pub origin: Origin,
     pub link: Option<ShareLink>,
 }
 
@@ -61,7 +60,7 @@ impl Scope {
         viewer: &Viewer,
         here: &str,
     ) -> Result<Self, Response> {
-        let guard = Guard { state, viewer };
+        let guard = Guard::new(state, viewer);
         let user = guard.user(here)?.clone();
         let calendars = own_calendars(state, &user)
             .await
@@ -72,13 +71,28 @@ impl Scope {
             base: "/calendar".to_owned(),
             detail: Detail::Full,
             can_write: true,
-            origin: Origin::Web,
             link: None,
         })
     }
 
     fn calendar(&self, path: &str) -> Option<&Collection> {
         self.calendars.iter().find(|c| c.path == path)
+    }
+
+    /// One of the scope's calendars, or the 404 page.
+    fn find(&self, state: &AppState, viewer: &Viewer, path: &str) -> Result<Collection, Response> {
+        self.calendar(path)
+            .cloned()
+            .ok_or_else(|| pages::not_found_page(&state.config.site, viewer))
+    }
+
+    /// Where this scope's writes come from, for the change log.
+    fn origin(&self) -> Origin {
+        if self.is_visitor() {
+            Origin::Share
+        } else {
+            Origin::Web
+        }
     }
 
     fn is_visitor(&self) -> bool {
@@ -338,7 +352,7 @@ pub(crate) async fn show_view(
     scope: &Scope,
     query: &ViewQuery,
 ) -> Result<Response, Response> {
-    let guard = Guard { state, viewer };
+    let guard = Guard::new(state, viewer);
     let zone = reader_zone(headers, &query.tz);
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
     let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d").unwrap_or(today);
@@ -648,11 +662,9 @@ async fn load_event(
     scope: &Scope,
     (calendar, item): (&str, &str),
 ) -> Result<(Collection, Component, String), Response> {
-    let guard = Guard { state, viewer };
+    let guard = Guard::new(state, viewer);
     let not_found = || pages::not_found_page(&state.config.site, viewer);
-    let Some(collection) = scope.calendar(calendar).cloned() else {
-        return Err(not_found());
-    };
+    let collection = scope.find(state, viewer, calendar)?;
     let stored = state
         .store
         .item(collection.id, item)
@@ -767,9 +779,8 @@ pub(crate) async fn save_new_event(
     scope: &Scope,
     form: EventForm,
 ) -> Result<Response, Response> {
-    let guard = Guard { state, viewer };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    let guard = Guard::new(state, viewer);
+    guard.change(&form.csrf).await?;
     if !scope.can_write {
         return Err(pages::not_found_page(&state.config.site, viewer));
     }
@@ -828,7 +839,7 @@ async fn store_object(
     object: &Component,
     condition: WriteCondition,
 ) -> Result<(), String> {
-    let request = DavRequest::on_behalf(state, &principal(&scope.owner), scope.origin);
+    let request = DavRequest::on_behalf(state, &principal(&scope.owner), scope.origin());
     // Every TZID the object uses gets its VTIMEZONE (RFC 5545 §3.6.5).
     let mut object = object.clone();
     almanac_ical::zone_definition::add_missing(&mut object);
@@ -839,7 +850,7 @@ async fn store_object(
         content_type: "text/calendar; charset=utf-8",
         data: text.as_bytes(),
         calendar: Some(index),
-        origin: scope.origin,
+        origin: scope.origin(),
     };
     write_item(&request, calendar, name, &item, &condition)
         .await
@@ -898,9 +909,8 @@ pub(crate) async fn save_existing_event(
     (calendar, item): (&str, &str),
     form: EventForm,
 ) -> Result<Response, Response> {
-    let guard = Guard { state, viewer };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    let guard = Guard::new(state, viewer);
+    guard.change(&form.csrf).await?;
     if !scope.can_write {
         return Err(pages::not_found_page(&state.config.site, viewer));
     }
@@ -921,7 +931,7 @@ pub(crate) async fn save_existing_event(
                     collection.id,
                     item,
                     &WriteCondition::IfMatch(etag),
-                    scope.origin,
+                    scope.origin(),
                 )
                 .await
                 .map_err(|e| match e {

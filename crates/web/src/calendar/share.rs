@@ -72,10 +72,8 @@ async fn show(
     created: Option<NewLink>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
-    let guard = Guard { state, viewer };
-    let Some(collection) = scope.calendar(calendar) else {
-        return Err(pages::not_found_page(&state.config.site, viewer));
-    };
+    let guard = Guard::new(state, viewer);
+    let collection = scope.find(state, viewer, calendar)?;
     let links = state
         .store
         .share_links(collection.id)
@@ -154,15 +152,9 @@ pub async fn create_link(
     Form(form): Form<NewLinkForm>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
-    let Some(collection) = scope.calendar(&calendar).cloned() else {
-        return Err(pages::not_found_page(&state.config.site, &viewer));
-    };
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let collection = scope.find(&state, &viewer, &calendar)?;
     let mut errors = Vec::new();
     let permission = SharePermission::parse(&form.permission);
     if permission.is_none() {
@@ -232,15 +224,10 @@ pub async fn link_action(
     Form(form): Form<LinkAction>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
+    let guard = Guard::new(&state, &viewer);
     guard.csrf(&form.csrf)?;
     let not_found = || pages::not_found_page(&state.config.site, &viewer);
-    let Some(collection) = scope.calendar(&calendar).cloned() else {
-        return Err(not_found());
-    };
+    let collection = scope.find(&state, &viewer, &calendar)?;
     let fail = |e: almanac_store::StoreError| match e {
         almanac_store::StoreError::NotFound => not_found(),
         other => guard.store_error(&other),
@@ -307,7 +294,7 @@ async fn visit(
 impl Scope {
     /// What a share link opens, or the page that says it does not work.
     async fn shared(state: &AppState, viewer: &Viewer, token: &str) -> Result<Self, Response> {
-        let guard = Guard { state, viewer };
+        let guard = Guard::new(state, viewer);
         let Some(shared) = visit(state, token)
             .await
             .map_err(|e| guard.store_error(&e))?
@@ -331,7 +318,6 @@ impl Scope {
                 Detail::Public
             },
             can_write: permission == SharePermission::Write,
-            origin: Origin::Share,
             link: Some(shared.link),
         })
     }

@@ -45,7 +45,7 @@ async fn show(
     status: StatusCode,
     errors: Vec<&'static str>,
 ) -> Result<Response, Response> {
-    let guard = Guard { state, viewer };
+    let guard = Guard::new(state, viewer);
     let tasks = occurrences::tasks(&state.store, &scope.calendars)
         .await
         .map_err(|e| guard.store_error(&e))?;
@@ -87,12 +87,8 @@ pub async fn create_task(
     Form(form): Form<NewTask>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
     let title = form.title.trim();
     let mut errors = Vec::new();
     if title.is_empty() || title.chars().count() > 500 {
@@ -159,14 +155,10 @@ pub async fn task_action(
     Form(form): Form<TaskAction>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
-    let guard = Guard {
-        state: &state,
-        viewer: &viewer,
-    };
-    guard.csrf(&form.csrf)?;
-    guard.open_for_changes().await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
     let not_found = || pages::not_found_page(&state.config.site, &viewer);
-    let collection = scope.calendar(&calendar).cloned().ok_or_else(not_found)?;
+    let collection = scope.find(&state, &viewer, &calendar)?;
     let stored = state
         .store
         .item(collection.id, &item)
@@ -181,7 +173,7 @@ pub async fn task_action(
                 collection.id,
                 &item,
                 &WriteCondition::IfMatch(etag),
-                scope.origin,
+                scope.origin(),
             )
             .await
             .map_err(|_| write_refused(&state, &viewer, "The task changed meanwhile."))?;
