@@ -22,6 +22,10 @@ pub struct PropStats {
     pub forbidden: Vec<PropName>,
     /// 424 Failed Dependency: the rest of a PROPPATCH that failed.
     pub failed_dependency: Vec<PropName>,
+    /// 507 Insufficient Storage: too large, too many, or over the quota.
+    pub insufficient_storage: Vec<PropName>,
+    /// Why, for a person reading the answer.
+    pub description: Option<String>,
 }
 
 pub struct Multistatus {
@@ -48,7 +52,8 @@ impl Multistatus {
         let nothing_asked = stats.found.is_empty()
             && stats.not_found.is_empty()
             && stats.forbidden.is_empty()
-            && stats.failed_dependency.is_empty();
+            && stats.failed_dependency.is_empty()
+            && stats.insufficient_storage.is_empty();
         if !stats.found.is_empty() || nothing_asked {
             // A response needs a propstat even when no property was asked for.
             self.out.push_str("<D:propstat><D:prop>");
@@ -62,6 +67,7 @@ impl Multistatus {
             (&stats.not_found, "404 Not Found"),
             (&stats.forbidden, "403 Forbidden"),
             (&stats.failed_dependency, "424 Failed Dependency"),
+            (&stats.insufficient_storage, "507 Insufficient Storage"),
         ] {
             if names.is_empty() {
                 continue;
@@ -73,6 +79,13 @@ impl Multistatus {
             let _ = write!(
                 self.out,
                 "</D:prop><D:status>HTTP/1.1 {status}</D:status></D:propstat>"
+            );
+        }
+        if let Some(description) = &stats.description {
+            let _ = write!(
+                self.out,
+                "<D:responsedescription>{}</D:responsedescription>",
+                escape(description)
             );
         }
         self.out.push_str("</D:response>");

@@ -121,9 +121,42 @@ pub fn path_of(url: &str) -> &str {
     }
 }
 
+/// The authority (`host[:port]`) of an absolute URL; None for a path.
+pub fn authority_of(url: &str) -> Option<&str> {
+    let after = &url[url.find("://")? + 3..];
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority = &after[..end];
+    // Without userinfo: `user@host` names the host.
+    Some(authority.rsplit_once('@').map_or(authority, |(_, host)| host))
+}
+
+/// Two authorities name the same host and port (case aside; a missing
+/// port is 80 or 443, so `host` and `host:443` are not told apart).
+pub fn same_authority(a: &str, b: &str) -> bool {
+    fn normal(authority: &str) -> String {
+        let lower = authority.trim().to_ascii_lowercase();
+        lower
+            .strip_suffix(":80")
+            .or_else(|| lower.strip_suffix(":443"))
+            .unwrap_or(&lower)
+            .to_owned()
+    }
+    normal(a) == normal(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorities() {
+        assert_eq!(authority_of("http://Cal.example:8080/dav/x"), Some("Cal.example:8080"));
+        assert_eq!(authority_of("https://u@cal.example/"), Some("cal.example"));
+        assert_eq!(authority_of("/dav/x"), None);
+        assert!(same_authority("cal.example", "CAL.example:443"));
+        assert!(!same_authority("cal.example", "evil.example"));
+        assert!(!same_authority("cal.example:8080", "cal.example:8081"));
+    }
 
     #[test]
     fn parses_the_namespace() {

@@ -6,6 +6,7 @@
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
+use std::borrow::Cow;
 use std::fmt::Write;
 
 pub const DAV: &str = "DAV:";
@@ -113,9 +114,32 @@ fn write_node(out: &mut String, node: &Node) {
     }
 }
 
-/// Escapes text for element content and attribute values.
+/// Escapes text for element content and attribute values. Characters XML
+/// 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) become U+FFFD,
+/// so no answer is ever malformed, whatever was stored.
 pub fn escape(text: &str) -> String {
-    quick_xml::escape::escape(text).into_owned()
+    quick_xml::escape::escape(&*without_forbidden(text)).into_owned()
+}
+
+/// `text` with the characters XML 1.0 forbids replaced by U+FFFD; for XML
+/// written before that rule (dead properties stored as they came).
+pub fn without_forbidden(text: &str) -> Cow<'_, str> {
+    let suspicious = text
+        .bytes()
+        .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+        || text.contains(['\u{fffe}', '\u{ffff}']);
+    if !suspicious {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if is_forbidden_in_xml(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
+}
+
+fn is_forbidden_in_xml(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Parses a request body into its root element.
@@ -239,6 +263,18 @@ mod tests {
         assert!(parse(bomb, XmlLimits::default()).is_err());
         let deep = "<a>".repeat(50) + &"</a>".repeat(50);
         assert!(parse(deep.as_bytes(), XmlLimits::default()).is_err());
+    }
+
+    #[test]
+    fn escaping_never_writes_what_xml_forbids() {
+        let escaped = escape("a\u{0}b\u{1b}c\td\ne<&\u{ffff}");
+        assert_eq!(escaped, "a\u{fffd}b\u{fffd}c\td\ne&lt;&amp;\u{fffd}");
+        let root = parse(
+            format!("<x xmlns=\"DAV:\">{escaped}</x>").as_bytes(),
+            XmlLimits::default(),
+        )
+        .unwrap();
+        assert!(root.text().starts_with("a\u{fffd}b"));
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use object::{parse_object, CalendarObject, ComponentKind, ObjectError, TimeS
 pub use recurrence::{instances, Instance};
 pub use retrieval::{render, CompSelector, DataRequest};
 pub use timezone::EvalContext;
-pub use value::{escape_text, unescape_text};
+pub use value::{escape_text, forbidden_control, unescape_text};
 
 #[cfg(test)]
 mod test_data;

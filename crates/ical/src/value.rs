@@ -199,7 +199,24 @@ pub(crate) fn parse_period<'a>(
     Some((start, end))
 }
 
-/// Decodes TEXT escapes (`\n`, `\N`, `\,`, `\;`, `\\`); borrows when there are none.
+/// The first control character in `text` that iCalendar cannot carry
+/// (RFC 5545 CONTROL: all but HTAB); line ends (CR, LF) are allowed, as a
+/// TEXT value escapes them. For checking what people type.
+pub fn forbidden_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| is_forbidden_control(c, true))
+}
+
+/// RFC 5545 CONTROL characters: U+0000–U+0008, U+000A–U+001F and U+007F
+/// (everything but HTAB), optionally letting CR and LF through.
+pub(crate) fn is_forbidden_control(c: char, allow_line_ends: bool) -> bool {
+    match c {
+        '\t' => false,
+        '\r' | '\n' => !allow_line_ends,
+        c => c.is_ascii_control(),
+    }
+}
+
 /// Text as a TEXT value: backslash, semicolon, comma and newline escaped.
 pub fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -125,7 +125,7 @@ impl Store {
         new_email: Option<&str>,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM mail_tokens WHERE user_id = $1 AND purpose = $2")
             .bind(user_id)
             .bind(purpose.as_str())

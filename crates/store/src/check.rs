@@ -86,6 +86,39 @@ impl Store {
                 )
             },
         });
+        findings.push(self.check_item_bytes().await?);
         Ok(findings)
+    }
+
+    /// Every item's bytes against its stored size and ETag (a hash of the
+    /// bytes): what a torn or half-applied write would leave behind.
+    async fn check_item_bytes(&self) -> Result<Finding, StoreError> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query_as::<_, (String, String, String, i64, Vec<u8>)>(
+            "SELECT c.path, i.name, i.etag, i.size, i.data FROM items i \
+             JOIN collections c ON c.id = i.collection_id",
+        )
+        .fetch(&self.pool);
+        let (mut checked, mut bad) = (0_u64, Vec::new());
+        while let Some((path, name, etag, size, data)) = rows.try_next().await? {
+            checked += 1;
+            let size_ok = usize::try_from(size).is_ok_and(|size| size == data.len());
+            if !size_ok || crate::etag_of(&data) != etag {
+                bad.push(format!("{path}/{name}"));
+            }
+        }
+        Ok(Finding {
+            what: "item contents".into(),
+            ok: bad.is_empty(),
+            detail: if bad.is_empty() {
+                format!("{checked} items match their size and ETag")
+            } else {
+                format!(
+                    "{} of {checked} items do not match their size or ETag, e.g. {}",
+                    bad.len(),
+                    bad[0]
+                )
+            },
+        })
     }
 }

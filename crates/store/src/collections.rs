@@ -1,6 +1,6 @@
 use crate::error::unique_violation;
 use crate::{now, Collection, CollectionUpdate, NewCollection, Store, StoreError};
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 
 pub(crate) const COLLECTION_COLUMNS: &str =
     "id, owner_id, path, is_calendar, displayname, description, \
@@ -77,8 +77,7 @@ impl Store {
         owner_id: i64,
         new: &NewCollection,
     ) -> Result<Collection, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let created = insert_collection(&mut tx, owner_id, new).await?;
         tx.commit().await?;
         Ok(created)
@@ -92,8 +91,7 @@ impl Store {
         live: &CollectionUpdate,
         dead: &[(String, Option<String>)],
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let columns = [
             ("displayname", &live.displayname),
             ("description", &live.description),
@@ -139,8 +137,7 @@ impl Store {
         item_name: &str,
         dead: &[(String, Option<String>)],
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         write_dead_properties(&mut tx, collection_id, item_name, dead).await?;
         tx.commit().await?;
         Ok(())
@@ -173,8 +170,7 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "UPDATE collections SET path = $3 || substr(path, length($2) + 1), modified_at = $4 \
              WHERE owner_id = $1 AND (path = $2 OR {BELOW_PATH})"
@@ -199,8 +195,7 @@ impl Store {
         to: &str,
         deep: bool,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = if deep {
             format!(
                 "SELECT {COLLECTION_COLUMNS} FROM collections WHERE owner_id = $1 \
@@ -270,7 +265,7 @@ impl Store {
 }
 
 async fn insert_collection(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     owner_id: i64,
     new: &NewCollection,
 ) -> Result<Collection, StoreError> {
@@ -293,13 +288,13 @@ async fn insert_collection(
                 .unwrap_or_else(|| "VEVENT,VTODO,VJOURNAL".to_owned()),
         )
         .bind(now())
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, &new.path))
 }
 
 pub(crate) async fn write_dead_properties(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     collection_id: i64,
     item_name: &str,
     dead: &[(String, Option<String>)],
@@ -316,7 +311,7 @@ pub(crate) async fn write_dead_properties(
                 .bind(item_name)
                 .bind(name)
                 .bind(value)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             }
             None => {
@@ -327,7 +322,7 @@ pub(crate) async fn write_dead_properties(
                 .bind(collection_id)
                 .bind(item_name)
                 .bind(name)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             }
         }

@@ -32,9 +32,28 @@ impl StoreError {
                 | sqlx::Error::Tls(_),
             ) => true,
             // PostgreSQL: connection exceptions (08...), shutdown (57P..),
-            // a database that refuses connections (55000).
+            // a database that refuses connections (55000), I/O errors (58030).
+            // SQLite: I/O errors and a database file that cannot be opened.
             Self::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
-                code.starts_with("08") || code.starts_with("57P") || code == "55000"
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code == "55000"
+                    || code == "58030"
+                    || matches!(
+                        sqlite_primary_code(&code),
+                        Some(SQLITE_IOERR | SQLITE_CANTOPEN)
+                    )
+            }),
+            _ => false,
+        }
+    }
+
+    /// True when the database has no room left (SQLite: SQLITE_FULL, a full
+    /// disk; PostgreSQL: 53100 disk_full): a write answers 507.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                code == "53100" || sqlite_primary_code(&code) == Some(SQLITE_FULL)
             }),
             _ => false,
         }
@@ -57,4 +76,17 @@ pub(crate) fn unique_violation(err: sqlx::Error, what: &str) -> StoreError {
         }
     }
     StoreError::Database(err)
+}
+
+const SQLITE_IOERR: i32 = 10;
+const SQLITE_FULL: i32 = 13;
+const SQLITE_CANTOPEN: i32 = 14;
+
+/// The primary result code of an SQLite (extended) result code, a number
+/// below 10,000; PostgreSQL's SQLSTATEs always have five characters.
+fn sqlite_primary_code(code: &str) -> Option<i32> {
+    (code.len() < 5)
+        .then(|| code.parse::<i32>().ok())
+        .flatten()
+        .map(|extended| extended & 0xff)
 }

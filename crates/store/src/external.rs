@@ -9,8 +9,7 @@ impl Store {
         series: &str,
         points: &[(String, f64)],
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (day, value) in points {
             sqlx::query(
                 "INSERT INTO external_points (series, day, value) VALUES ($1, $2, $3) \

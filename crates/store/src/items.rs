@@ -4,7 +4,7 @@ use crate::{
     WriteCondition,
 };
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 const META_COLUMNS: &str = "name, content_type, etag, size, component, revision, modified_at";
 
@@ -122,8 +122,7 @@ impl Store {
         condition: &WriteCondition,
         max_items: i64,
     ) -> Result<PutOutcome, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Writing first takes SQLite's write lock at once, so two writers queue
         // on busy_timeout instead of failing on a read-to-write upgrade.
         let revision = bump_revision(&mut tx, collection_id).await?;
@@ -196,8 +195,7 @@ impl Store {
         condition: &WriteCondition,
         origin: Origin,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let revision = bump_revision(&mut tx, collection_id).await?;
         let existing = current_etag(&mut tx, collection_id, name).await?;
         if existing.is_none() {
@@ -227,8 +225,7 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let revision = bump_revision(&mut tx, collection_id).await?;
         let moved = sqlx::query(
             "UPDATE items SET name = $3, revision = $4 WHERE collection_id = $1 AND name = $2",
@@ -278,8 +275,7 @@ impl Store {
         to: (i64, &str),
     ) -> Result<(), StoreError> {
         let props = self.dead_properties(from.0, from.1).await?;
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let dead: Vec<(String, Option<String>)> =
             props.into_iter().map(|(n, v)| (n, Some(v))).collect();
         write_dead_properties(&mut tx, to.0, to.1, &dead).await?;
@@ -364,7 +360,7 @@ fn check_condition(condition: &WriteCondition, current: Option<&str>) -> Result<
 }
 
 async fn current_etag(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     collection_id: i64,
     name: &str,
 ) -> Result<Option<String>, StoreError> {
@@ -372,13 +368,13 @@ async fn current_etag(
         sqlx::query_as("SELECT etag FROM items WHERE collection_id = $1 AND name = $2")
             .bind(collection_id)
             .bind(name)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
     Ok(row.map(|(etag,)| etag))
 }
 
 async fn bump_revision(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     collection_id: i64,
 ) -> Result<i64, StoreError> {
     let row: Option<(i64,)> = sqlx::query_as(
@@ -387,13 +383,13 @@ async fn bump_revision(
     )
     .bind(collection_id)
     .bind(now())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     row.map(|(r,)| r).ok_or(StoreError::NotFound)
 }
 
 async fn log_change(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     collection_id: i64,
     name: &str,
     revision: i64,
@@ -411,7 +407,7 @@ async fn log_change(
     .bind(revision)
     .bind(i64::from(deleted))
     .bind(origin.as_str())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -21,6 +21,7 @@ mod sharing;
 mod status;
 mod support;
 mod users;
+mod write;
 
 pub use accounts::{MailToken, TokenPurpose};
 pub use backup::{BackupSummary, Progress};
@@ -105,15 +106,6 @@ impl Store {
             backend,
             writer: std::sync::Arc::default(),
         })
-    }
-
-    /// Held for the length of a write transaction on SQLite (PostgreSQL
-    /// takes concurrent writers as they come).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.backend {
-            Backend::Sqlite => Some(self.writer.lock().await),
-            Backend::Postgres => None,
-        }
     }
 
     /// (open connections, idle connections) of the pool, for monitoring.

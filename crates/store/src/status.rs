@@ -69,7 +69,7 @@ pub const MAINTENANCE_STATUSES: &[&str] = &["scheduled", "in-progress", "complet
 
 impl Store {
     pub async fn record_probe_results(&self, results: &[ProbeResult]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for r in results {
             sqlx::query(
                 "INSERT INTO probe_results (at, component, ok, latency_ms, message) \
@@ -132,7 +132,7 @@ impl Store {
         window: (i64, Option<i64>),
     ) -> Result<i64, StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO incidents (kind, title, status, starts_at, ends_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -159,7 +159,7 @@ impl Store {
         message: &str,
     ) -> Result<(), StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let closing = i64::from(matches!(status, "resolved" | "completed"));
         let done = sqlx::query(
             "UPDATE incidents SET status = $2, updated_at = $3, \
@@ -208,7 +208,7 @@ impl Store {
 }
 
 async fn insert_update(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     incident_id: i64,
     at: i64,
     status: &str,
@@ -221,7 +221,7 @@ async fn insert_update(
     .bind(at)
     .bind(status)
     .bind(message)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -43,7 +43,7 @@ impl Store {
         new: &NewSupportRequest<'_>,
     ) -> Result<i64, StoreError> {
         let now = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO support_requests (user_id, name, email, subject, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING id",
@@ -115,7 +115,7 @@ impl Store {
         status: &str,
     ) -> Result<(), StoreError> {
         let now = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE support_requests SET status = $1, updated_at = $2 WHERE id = $3")
                 .bind(status)

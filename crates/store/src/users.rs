@@ -122,7 +122,7 @@ impl Store {
 
     /// Locks or unlocks an account; a lock also ends its sessions.
     pub async fn set_locked(&self, name: &str, locked: bool) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE users SET locked = $1 WHERE name = $2")
             .bind(i64::from(locked))
             .bind(name)
@@ -193,15 +193,32 @@ impl Store {
         .await?)
     }
 
-    /// Bytes of all items the user owns (RFC 4331 quota-used-bytes).
+    /// Bytes the user stores (RFC 4331 quota-used-bytes): items, dead
+    /// properties (name and value) and the properties of collections.
     pub async fn bytes_used(&self, owner_id: i64) -> Result<i64, StoreError> {
-        let (used,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(i.size), 0) AS BIGINT) FROM items i \
-             JOIN collections c ON c.id = i.collection_id WHERE c.owner_id = $1",
-        )
-        .bind(owner_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let bytes = |column: &str| match self.backend {
+            crate::Backend::Sqlite => format!("COALESCE(length(CAST({column} AS BLOB)), 0)"),
+            crate::Backend::Postgres => format!("COALESCE(octet_length({column}), 0)"),
+        };
+        let sql = format!(
+            "SELECT CAST(\
+             COALESCE((SELECT SUM(i.size) FROM items i JOIN collections c ON c.id = i.collection_id \
+                       WHERE c.owner_id = $1), 0) + \
+             COALESCE((SELECT SUM({dead_name} + {dead_value}) FROM dead_properties d \
+                       JOIN collections c ON c.id = d.collection_id WHERE c.owner_id = $1), 0) + \
+             COALESCE((SELECT SUM({displayname} + {description} + {color} + {timezone}) \
+                       FROM collections WHERE owner_id = $1), 0) AS BIGINT)",
+            dead_name = bytes("d.name"),
+            dead_value = bytes("d.value"),
+            displayname = bytes("displayname"),
+            description = bytes("description"),
+            color = bytes("color"),
+            timezone = bytes("timezone"),
+        );
+        let (used,): (i64,) = sqlx::query_as(&sql)
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(used)
     }
 }

@@ -151,9 +151,29 @@ async fn users(store: Store) {
         .put_item(cal.id, "u1.ics", &item, &WriteCondition::Always, 10)
         .await
         .unwrap();
+    let item_bytes = i64::try_from(data.len()).unwrap();
+    assert_eq!(store.bytes_used(alice.id).await.unwrap(), item_bytes);
+    // Properties are stored bytes too: a name and value of a dead property,
+    // and a calendar's own properties (in bytes, not characters).
+    let value = "é".repeat(100);
+    store
+        .set_item_dead_properties(cal.id, "u1.ics", &[("{urn:x}p".into(), Some(value))])
+        .await
+        .unwrap();
+    store
+        .update_collection(
+            cal.id,
+            &almanac_store::CollectionUpdate {
+                displayname: Some(Some("Work".into())),
+                ..Default::default()
+            },
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store.bytes_used(alice.id).await.unwrap(),
-        i64::try_from(data.len()).unwrap()
+        item_bytes + 8 + 200 + 4
     );
     store.delete_user("alice").await.unwrap();
     assert_eq!(store.user_by_name("alice").await.unwrap(), None);

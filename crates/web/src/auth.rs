@@ -1,11 +1,24 @@
-//! HTTP Basic authentication over argon2 password hashes.
+//! Passwords: argon2 hashes, HTTP Basic, and the defences around them.
 //!
-//! Sync clients send Basic credentials on every request and argon2 costs tens
-//! of milliseconds, so a verified credential is remembered for a short while
-//! under a keyed hash (HMAC with a per-process random key) — the password
-//! itself is never kept. Repeated failures for one user name are throttled.
+//! - Sync clients send Basic credentials on every request and argon2 costs
+//!   tens of milliseconds and about 19 MiB, so a verified credential is
+//!   remembered for a short while under a keyed hash (HMAC with a
+//!   per-process random key); the password itself is never kept.
+//! - Every argon2 computation waits for one of a few turns
+//!   ([`PasswordChecks`]): memory stays bounded in any log-in storm, and
+//!   what cannot wait is refused at once.
+//! - Failed log-ins are counted per user name and address, per address and
+//!   per user name ([`throttle`]). A user name under attack still accepts
+//!   the credentials that verified before, so strangers cannot lock its
+//!   owner's devices out.
 
-use almanac_store::Store;
+mod checks;
+mod throttle;
+
+pub use checks::{Busy, PasswordChecks};
+
+use crate::config::{AuthSettings, RateLimits};
+use almanac_store::{Store, StoreError, User};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -16,14 +29,15 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
+use throttle::Throttle;
 
-/// How long a verified credential is trusted without argon2.
-const CACHE_TTL: Duration = Duration::from_mins(2);
+/// Verified credentials kept in the cache at most.
 const CACHE_MAX_ENTRIES: usize = 100_000;
-/// Failed attempts per user name allowed within FAILURE_WINDOW.
-const MAX_FAILURES: u32 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_mins(5);
+/// How long a credential that verified counts as its owner's own.
+const KNOWN_FOR: Duration = Duration::from_hours(24 * 30);
+const KNOWN_MAX_ENTRIES: usize = 200_000;
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,63 +55,72 @@ pub enum AuthOutcome {
     /// No Authorization header (or not Basic).
     Missing,
     Invalid,
-    /// Too many recent failures for this user name.
-    Throttled,
+    /// Too many recent failures for this user name or address; try again
+    /// after the duration.
+    Throttled(Duration),
+    /// Every password check is taken and the queue is full.
+    Busy,
     /// The database could not be asked.
     Unavailable,
+}
+
+/// The outcome of checking a user name and password.
+#[derive(Debug)]
+pub enum SignIn {
+    /// The password is right (the account may still be locked or not yet
+    /// validated: the caller decides).
+    Valid(User),
+    Wrong,
+    Throttled(Duration),
+    Busy,
+    Unavailable(StoreError),
 }
 
 pub struct Authenticator {
     store: Store,
     key: [u8; 32],
+    cache_ttl: Duration,
     verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Credentials that verified recently: they pass the throttles.
+    known: Mutex<HashMap<[u8; 32], Instant>>,
+    throttle: Throttle,
+    checks: PasswordChecks,
 }
 
 impl Authenticator {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, settings: &AuthSettings, limits: &RateLimits) -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         Self {
             store,
             key,
+            cache_ttl: Duration::from_secs(settings.credential_cache_seconds),
             verified: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
+            throttle: Throttle::new(limits),
+            checks: PasswordChecks::new(settings),
         }
     }
 
-    /// Checks an `Authorization` header value.
-    pub async fn basic(&self, header: Option<&str>) -> AuthOutcome {
+    /// The turns argon2 waits for, also for hashing new passwords.
+    pub fn checks(&self) -> &PasswordChecks {
+        &self.checks
+    }
+
+    /// Checks an `Authorization` header value from `client`.
+    pub async fn basic(&self, header: Option<&str>, client: IpAddr) -> AuthOutcome {
         let Some((user, password)) = header.and_then(parse_basic) else {
             return AuthOutcome::Missing;
         };
         let fingerprint = self.fingerprint(&user, &password);
         if let Some((principal, at)) = self.verified.lock().get(&fingerprint) {
-            if at.elapsed() < CACHE_TTL {
+            if at.elapsed() < self.cache_ttl {
                 return AuthOutcome::Authenticated(principal.clone());
             }
         }
-        if self.is_throttled(&user) {
-            return AuthOutcome::Throttled;
-        }
-        let account = match self.store.user_by_name(&user).await {
-            Ok(account) => account,
-            Err(e) => {
-                tracing::error!(error = %e, "authentication: user lookup failed");
-                return AuthOutcome::Unavailable;
-            }
-        };
-        // Verify against a dummy hash for unknown users, so timing does not
-        // tell which user names exist.
-        let hash = account
-            .as_ref()
-            .map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-            .await
-            .unwrap_or(false);
-        match account {
+        match self.sign_in(&user, password, client).await {
             // Unvalidated and locked accounts cannot sync.
-            Some(account) if ok && account.may_sign_in() => {
+            SignIn::Valid(account) if account.may_sign_in() => {
                 let principal = Principal {
                     id: account.id,
                     name: account.name,
@@ -106,7 +129,8 @@ impl Authenticator {
                 };
                 let mut cache = self.verified.lock();
                 if cache.len() >= CACHE_MAX_ENTRIES {
-                    cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+                    let ttl = self.cache_ttl;
+                    cache.retain(|_, (_, at)| at.elapsed() < ttl);
                     if cache.len() >= CACHE_MAX_ENTRIES {
                         cache.clear();
                     }
@@ -114,9 +138,47 @@ impl Authenticator {
                 cache.insert(fingerprint, (principal.clone(), Instant::now()));
                 AuthOutcome::Authenticated(principal)
             }
+            SignIn::Valid(_) | SignIn::Wrong => AuthOutcome::Invalid,
+            SignIn::Throttled(wait) => AuthOutcome::Throttled(wait),
+            SignIn::Busy => AuthOutcome::Busy,
+            SignIn::Unavailable(e) => {
+                tracing::error!(error = %e, "authentication: user lookup failed");
+                AuthOutcome::Unavailable
+            }
+        }
+    }
+
+    /// Checks a user name and password from `client` (Basic or the log-in
+    /// form), under the failure throttles and the cap on password checks.
+    pub async fn sign_in(&self, user: &str, password: String, client: IpAddr) -> SignIn {
+        let fingerprint = self.fingerprint(user, &password);
+        if !self.is_known(&fingerprint) {
+            if let Some(wait) = self.throttle.refusal(user, client) {
+                return SignIn::Throttled(wait);
+            }
+        }
+        let account = match self.store.user_by_name(user).await {
+            Ok(account) => account,
+            Err(e) => return SignIn::Unavailable(e),
+        };
+        // Unknown users cost a check against a dummy hash, so timing does not
+        // tell which user names exist.
+        let hash = account
+            .as_ref()
+            .map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
+        let Ok(ok) = self.checks.verify(hash, password).await else {
+            return SignIn::Busy;
+        };
+        match account {
+            Some(account) if ok && account.may_sign_in() => {
+                self.remember(fingerprint);
+                self.throttle.succeeded(user, client);
+                SignIn::Valid(account)
+            }
+            Some(account) if ok => SignIn::Valid(account),
             _ => {
-                self.record_failure(&user);
-                AuthOutcome::Invalid
+                self.throttle.failed(user, client);
+                SignIn::Wrong
             }
         }
     }
@@ -126,35 +188,34 @@ impl Authenticator {
         self.verified.lock().clear();
     }
 
+    fn is_known(&self, fingerprint: &[u8; 32]) -> bool {
+        self.known
+            .lock()
+            .get(fingerprint)
+            .is_some_and(|at| at.elapsed() < KNOWN_FOR)
+    }
+
+    fn remember(&self, fingerprint: [u8; 32]) {
+        let mut known = self.known.lock();
+        if known.len() >= KNOWN_MAX_ENTRIES {
+            known.retain(|_, at| at.elapsed() < KNOWN_FOR);
+            if known.len() >= KNOWN_MAX_ENTRIES {
+                // Keep the newer half.
+                let mut ages: Vec<Instant> = known.values().copied().collect();
+                ages.sort_unstable();
+                let cutoff = ages[ages.len() / 2];
+                known.retain(|_, at| *at >= cutoff);
+            }
+        }
+        known.insert(fingerprint, Instant::now());
+    }
+
     fn fingerprint(&self, user: &str, password: &str) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key size");
         mac.update(user.as_bytes());
         mac.update(&[0]);
         mac.update(password.as_bytes());
         mac.finalize().into_bytes().into()
-    }
-
-    fn is_throttled(&self, user: &str) -> bool {
-        self.failures
-            .lock()
-            .get(user)
-            .is_some_and(|(count, since)| {
-                *count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW
-            })
-    }
-
-    fn record_failure(&self, user: &str) {
-        let mut failures = self.failures.lock();
-        if failures.len() > CACHE_MAX_ENTRIES {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        }
-        let entry = failures
-            .entry(user.to_owned())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
     }
 }
 
@@ -171,7 +232,8 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// An argon2id hash (PHC string) with a fresh random salt.
+/// An argon2id hash (PHC string) with a fresh random salt. Costs what a
+/// check costs: call it through [`PasswordChecks::hash`] in the server.
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

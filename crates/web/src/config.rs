@@ -20,6 +20,14 @@ pub struct Limits {
     /// Nesting depth and element count of an XML request body.
     pub max_xml_depth: usize,
     pub max_xml_elements: usize,
+    /// Largest body of an XML request (PROPFIND, PROPPATCH, REPORT, MKCOL,
+    /// MKCALENDAR, ...); PUT and POST carry data and have `max_body_bytes`.
+    pub max_xml_body_bytes: usize,
+    /// Largest value of one property (display name, description, colour,
+    /// time zone, a dead property).
+    pub max_property_bytes: usize,
+    /// Dead properties on one resource.
+    pub max_dead_properties: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +41,9 @@ impl Default for Limits {
             max_instances: 10_000,
             max_xml_depth: 32,
             max_xml_elements: 20_000,
+            max_xml_body_bytes: 1024 * 1024,
+            max_property_bytes: 64 * 1024,
+            max_dead_properties: 100,
         }
     }
 }
@@ -144,6 +155,14 @@ pub struct RateLimits {
     /// Behind a reverse proxy every request comes from the proxy: take the
     /// client address from the last X-Forwarded-For hop instead.
     pub trust_forwarded_for: bool,
+    /// Failed log-ins (Basic or the form) within five minutes before a user
+    /// name is refused (429) from that address...
+    pub failed_logins_per_user_and_address: u32,
+    /// ... before an address is refused for every user name ...
+    pub failed_logins_per_address: u32,
+    /// ... and before a user name accepts only credentials that verified
+    /// before (its own devices), from any address.
+    pub failed_logins_per_user: u32,
 }
 
 impl Default for RateLimits {
@@ -154,6 +173,60 @@ impl Default for RateLimits {
             reset_per_hour: 5,
             contact_per_hour: 5,
             trust_forwarded_for: false,
+            failed_logins_per_user_and_address: 10,
+            failed_logins_per_address: 100,
+            failed_logins_per_user: 50,
+        }
+    }
+}
+
+/// Password checks: argon2 costs tens of milliseconds and about 19 MiB
+/// each, so they are cached and capped.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How long a verified Basic credential is trusted without argon2.
+    pub credential_cache_seconds: u64,
+    /// Password checks running at once; 0: one per CPU core.
+    pub password_checks: usize,
+    /// Requests waiting for a password check; beyond them a request that
+    /// needs one is answered 503 with Retry-After.
+    pub password_check_queue: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            credential_cache_seconds: 120,
+            password_checks: 0,
+            password_check_queue: 32,
+        }
+    }
+}
+
+/// The HTTP listener's defences against slow, idle and too many clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Open connections; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// A connection that has not sent a whole request head in this time
+    /// (a new one, or an idle keep-alive one) is closed.
+    pub header_read_timeout_seconds: u64,
+    /// A request body that sends nothing for this long is answered 408.
+    pub body_timeout_seconds: u64,
+    /// The longest a whole request may take; then 503 and the connection
+    /// is closed.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_read_timeout_seconds: 20,
+            body_timeout_seconds: 30,
+            request_timeout_seconds: 300,
         }
     }
 }
@@ -181,6 +254,8 @@ pub struct Config {
     pub limits: Limits,
     pub mail: MailSettings,
     pub rate_limits: RateLimits,
+    pub auth: AuthSettings,
+    pub server: ServerSettings,
 }
 
 impl Default for Config {
@@ -200,6 +275,8 @@ impl Default for Config {
             limits: Limits::default(),
             mail: MailSettings::default(),
             rate_limits: RateLimits::default(),
+            auth: AuthSettings::default(),
+            server: ServerSettings::default(),
         }
     }
 }

@@ -73,11 +73,12 @@ pub async fn page(
     State(state): State<AppState>,
     viewer: crate::session::Viewer,
     Query(view): Query<View>,
+    client: crate::rate_limit::ClientAddress,
     headers: HeaderMap,
 ) -> Response {
     // Staff logged in on the site see it as well as Basic-auth admins.
     if !viewer.is_admin() {
-        if let Err(refusal) = crate::metrics_api::allowed(&state, &headers).await {
+        if let Err(refusal) = crate::metrics_api::allowed(&state, &headers, client).await {
             return refusal;
         }
     }

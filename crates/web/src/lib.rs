@@ -29,6 +29,7 @@ pub mod metrics_api;
 pub mod ops_metrics;
 mod pages;
 mod rate_limit;
+pub mod server;
 pub mod session;
 pub mod status;
 mod support;
@@ -71,7 +72,11 @@ impl AppState {
         Ok(Self {
             mailer: Arc::new(mail::Mailer::new(&config.mail, &config.data_dir)?),
             rate_limiter: Arc::default(),
-            auth: Arc::new(auth::Authenticator::new(store.clone())),
+            auth: Arc::new(auth::Authenticator::new(
+                store.clone(),
+                &config.auth,
+                &config.rate_limits,
+            )),
             status: Arc::new(status::StatusCache::default()),
             listings: Arc::default(),
             reports: Arc::default(),

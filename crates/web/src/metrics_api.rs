@@ -3,6 +3,7 @@
 //! `almanac metrics collect` writes. Public or admins-only by configuration.
 
 use crate::auth::AuthOutcome;
+use crate::rate_limit::ClientAddress;
 use crate::AppState;
 use almanac_metrics::{definition, Period, Report, Series, CATALOGUE};
 use axum::extract::{Path, Query, State};
@@ -76,14 +77,18 @@ fn problem(status: StatusCode, message: &str) -> Response {
 
 /// Lets the request through when the metrics are public or it comes from an admin.
 #[allow(clippy::result_large_err)] // a finished refusal, built once per request
-pub(crate) async fn allowed(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) async fn allowed(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: ClientAddress,
+) -> Result<(), Response> {
     if state.config.metrics.public {
         return Ok(());
     }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match state.auth.basic(authorization).await {
+    match state.auth.basic(authorization, client.0).await {
         AuthOutcome::Authenticated(p) if p.is_admin => Ok(()),
         AuthOutcome::Authenticated(_) => Err(problem(
             StatusCode::FORBIDDEN,
@@ -132,8 +137,12 @@ fn in_range(series: &Series, range: &Range) -> Series {
     )
 }
 
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = allowed(&state, &headers).await {
+pub async fn list(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = allowed(&state, &headers, client).await {
         return refusal;
     }
     let report = state.reports.load(&state);
@@ -180,9 +189,10 @@ pub async fn one(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(range): Query<Range>,
+    client: ClientAddress,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = allowed(&state, &headers).await {
+    if let Err(refusal) = allowed(&state, &headers, client).await {
         return refusal;
     }
     let (name, csv) = match name.strip_suffix(".csv") {
@@ -242,9 +252,10 @@ pub async fn one(
 pub async fn table(
     State(state): State<AppState>,
     Query(range): Query<Range>,
+    client: ClientAddress,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = allowed(&state, &headers).await {
+    if let Err(refusal) = allowed(&state, &headers, client).await {
         return refusal;
     }
     let report = match report_or_503(&state) {

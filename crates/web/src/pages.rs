@@ -334,6 +334,15 @@ pub(crate) fn internal_error_page(site: &Site) -> Response {
 /// database is the usual cause), the detail in the server log.
 pub(crate) fn store_error_page(site: &Site, viewer: &Viewer, error: &StoreError) -> Response {
     tracing::error!(%error, "a page could not reach the database");
+    if error.is_storage_full() {
+        return error_page(
+            site,
+            viewer,
+            StatusCode::INSUFFICIENT_STORAGE,
+            "We are out of storage space",
+            "Nothing was changed: the server has no room to save it right now. Your data is safe; please try again later.",
+        );
+    }
     let mut response = error_page(
         site,
         viewer,

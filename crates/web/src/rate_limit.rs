@@ -57,7 +57,18 @@ impl RateLimiter {
 }
 
 /// The client's address, as an extractor.
+#[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    pub fn of(parts: &axum::http::request::Parts, limits: &RateLimits) -> Self {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Self(client_address(limits, &parts.headers, peer))
+    }
+}
 
 impl axum::extract::FromRequestParts<crate::AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -66,15 +77,7 @@ impl axum::extract::FromRequestParts<crate::AppState> for ClientAddress {
         parts: &mut axum::http::request::Parts,
         state: &crate::AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
-        Ok(Self(client_address(
-            &state.config.rate_limits,
-            &parts.headers,
-            peer,
-        )))
+        Ok(Self::of(parts, &state.config.rate_limits))
     }
 }
 

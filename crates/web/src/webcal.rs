@@ -37,16 +37,18 @@ pub async fn alias(
             "Only GET works on .ics subscription URLs.",
         ));
     }
-    let authorization = request
-        .headers()
+    let (parts, _) = request.into_parts();
+    let client = crate::rate_limit::ClientAddress::of(&parts, &state.config.rate_limits);
+    let authorization = parts
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let principal = match state.auth.basic(authorization).await {
+    let principal = match state.auth.basic(authorization, client.0).await {
         AuthOutcome::Authenticated(p) if p.name == user => p,
         AuthOutcome::Authenticated(_) => {
             return error_response(&DavError::new(404, "No such calendar."))
         }
-        _ => return crate::dav::unauthorized(),
+        refused => return crate::dav::auth_refusal(&refused),
     };
     let slug = file.strip_suffix(".ics").unwrap_or(&file);
     let mut response = match state.store.collection(principal.id, slug).await {
@@ -170,6 +172,9 @@ pub(crate) async fn import_objects(
     let limits = ParseLimits {
         max_bytes: request.state.config.limits.max_body_bytes,
         max_properties: 1_000_000,
+        // Each object is checked strictly on its own below, so one with a
+        // control character is reported without failing the others.
+        allow_control_characters: true,
         ..ParseLimits::default()
     };
     let parsed = almanac_ical::parse(text, &limits)

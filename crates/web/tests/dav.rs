@@ -422,7 +422,8 @@ async fn properties_live_and_dead() {
         "the failed PROPPATCH changed nothing: {}",
         r.body
     );
-    // Quota figures are there and add up.
+    // Quota figures are there and add up: the properties are stored bytes
+    // (the display name, the colour, the dead property's name and XML).
     let r = s
         .propfind(
             "alice",
@@ -431,7 +432,20 @@ async fn properties_live_and_dead() {
             "<D:quota-used-bytes/><D:quota-available-bytes/>",
         )
         .await;
-    assert_eq!(element_text(&r.body, "D:quota-used-bytes"), Some("0"));
+    let stored = "Work & play".len()
+        + "#FF0000FF".len()
+        + "{urn:example:z}note".len()
+        + r#"kept <b xmlns="urn:example:z">as is</b>"#.len();
+    let used: usize = element_text(&r.body, "D:quota-used-bytes")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let available: usize = element_text(&r.body, "D:quota-available-bytes")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(used, stored);
+    assert_eq!(used + available, 500 * 1024 * 1024);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Log in and log out.
 
-use super::{log_event, password_matches, redirect, safe_next, Guard};
+use super::{log_event, redirect, safe_next, Guard};
+use crate::auth::SignIn;
 use crate::access_log::AuthKind;
 use crate::config::Site;
 use crate::pages::render;
@@ -93,17 +94,6 @@ pub async fn login(
     guard.rate(Limited::Login, &address)?;
     guard.csrf(&form.csrf)?;
     let name = form.name.trim();
-    let account = state
-        .store
-        .user_by_name(name)
-        .await
-        .map_err(|e| guard.store_error(&e))?;
-    // Unknown names cost an argon2 check too: timing tells nothing.
-    let hash = account.as_ref().map_or_else(
-        || crate::auth::dummy_hash().to_owned(),
-        |a| a.password_hash.clone(),
-    );
-    let matches = password_matches(hash, form.password).await;
     let refuse = |status, error, unverified| {
         Ok(show(
             &state,
@@ -115,15 +105,22 @@ pub async fn login(
             unverified,
         ))
     };
-    let user = match account {
-        Some(user) if matches => user,
-        _ => {
+    let user = match state
+        .auth
+        .sign_in(name, form.password.clone(), address.0)
+        .await
+    {
+        SignIn::Valid(user) => user,
+        SignIn::Wrong => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "The user name or the password is wrong.",
                 false,
             )
         }
+        SignIn::Throttled(wait) => return Err(guard.too_many(wait.as_secs().max(1))),
+        SignIn::Busy => return Err(guard.busy()),
+        SignIn::Unavailable(e) => return Err(guard.store_error(&e)),
     };
     if user.locked.0 {
         return refuse(

@@ -83,7 +83,7 @@ impl<'a> Guard<'a> {
             .map_err(|wait| self.too_many(wait.as_secs().max(1)))
     }
 
-    fn too_many(&self, wait: u64) -> Response {
+    pub fn too_many(&self, wait: u64) -> Response {
         let minutes = wait.div_ceil(60);
         let message = format!(
             "This form was sent too many times from your address. Please wait {minutes} minute{} and try again.",
@@ -129,6 +129,42 @@ impl<'a> Guard<'a> {
             )),
             Err(e) => Err(self.store_error(&e)),
         }
+    }
+
+    /// Does `password` match `hash`? (argon2 waits for its turn.)
+    pub async fn password_matches(&self, hash: String, password: String) -> Result<bool, Response> {
+        self.state
+            .auth
+            .checks()
+            .verify(hash, password)
+            .await
+            .map_err(|_| self.busy())
+    }
+
+    /// A new argon2 hash (it waits for its turn as a check does).
+    pub async fn hash_password(&self, password: String) -> Result<String, Response> {
+        self.state
+            .auth
+            .checks()
+            .hash(password)
+            .await
+            .map_err(|_| self.busy())
+    }
+
+    /// Every password check is taken: come back in a moment (nothing was
+    /// changed).
+    pub fn busy(&self) -> Response {
+        let mut response = pages::error_page(
+            &self.state.config.site,
+            self.viewer,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We are very busy right now",
+            "Nothing was changed. Please go back and send the form again in a moment.",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
+        response
     }
 
     pub fn store_error(&self, error: &almanac_store::StoreError) -> Response {
@@ -206,19 +242,6 @@ pub(crate) fn check_password(password: &str, name: &str) -> Option<&'static str>
     } else {
         None
     }
-}
-
-/// Argon2 off the async threads.
-pub(crate) async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .expect("hashing does not panic")
-}
-
-pub(crate) async fn password_matches(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || crate::auth::verify_password(&hash, &password))
-        .await
-        .unwrap_or(false)
 }
 
 /// Makes a mail link for `user` and sends it; errors go to the log (the

@@ -230,7 +230,7 @@ pub async fn reset_submit(
             "It was used a moment ago. Ask for a new one from the log-in page.",
         ));
     }
-    let hash = super::hash_password(form.password).await;
+    let hash = guard.hash_password(form.password).await?;
     state
         .store
         .set_password(&user.name, &hash)

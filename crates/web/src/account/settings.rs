@@ -1,7 +1,7 @@
 //! The account page: password, address, deleting the account, and
 //! downloading all of its data.
 
-use super::{check_email, check_password, password_matches, redirect, send_link, Guard};
+use super::{check_email, check_password, redirect, send_link, Guard};
 use crate::access_log::AuthKind;
 use crate::config::Site;
 use crate::pages::{self, render};
@@ -108,7 +108,7 @@ pub async fn change_password(
     let user = guard.user("/account")?;
     guard.change(&form.csrf).await?;
     let mut errors = Vec::new();
-    if !password_matches(user.password_hash.clone(), form.current).await {
+    if !guard.password_matches(user.password_hash.clone(), form.current).await? {
         errors.push("Your current password is not right.");
     }
     errors.extend(check_password(&form.password, &user.name));
@@ -122,7 +122,7 @@ pub async fn change_password(
         )
         .await;
     }
-    let hash = super::hash_password(form.password).await;
+    let hash = guard.hash_password(form.password).await?;
     let fail = |e: StoreError| guard.store_error(&e);
     state
         .store
@@ -158,7 +158,7 @@ pub async fn change_email(
     guard.change(&form.csrf).await?;
     let email = form.email.trim();
     let mut errors = Vec::new();
-    if !password_matches(user.password_hash.clone(), form.password).await {
+    if !guard.password_matches(user.password_hash.clone(), form.password).await? {
         errors.push("Your password is not right.");
     }
     errors.extend(check_email(email));
@@ -202,7 +202,7 @@ pub async fn delete_account(
     if form.confirm.trim() != user.name {
         errors.push("Type your user name exactly to confirm.");
     }
-    if !password_matches(user.password_hash.clone(), form.password).await {
+    if !guard.password_matches(user.password_hash.clone(), form.password).await? {
         errors.push("Your password is not right.");
     }
     if !errors.is_empty() {

@@ -109,7 +109,7 @@ pub async fn signup(
         .delete_stale_pending_users(now - super::PENDING_ACCOUNT_SECONDS)
         .await
         .map_err(fail)?;
-    let hash = super::hash_password(form.password).await;
+    let hash = guard.hash_password(form.password).await?;
     let user = match store.create_pending_user(&name, &email, &hash).await {
         Ok(user) => user,
         // Someone took the name a moment ago.

@@ -67,6 +67,10 @@ pub enum Timing {
     Timed(NaiveDateTime, NaiveDateTime),
 }
 
+/// What the person reads when a field holds a character calendars cannot
+/// store.
+pub const CONTROL_CHARACTERS: &str = "The text holds an invisible control character (perhaps pasted from another program). Please remove it and save again.";
+
 const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 impl EventForm {
@@ -96,6 +100,13 @@ impl EventForm {
         }
         if self.location.chars().count() > 500 || self.description.chars().count() > 10_000 {
             errors.push("The place may have 500 characters and the description 10,000.");
+        }
+        let typed = [&self.title, &self.location, &self.description];
+        if typed
+            .iter()
+            .any(|text| almanac_ical::forbidden_control(text).is_some())
+        {
+            errors.push(CONTROL_CHARACTERS);
         }
         let zone: Option<Tz> = almanac_ical::timezone::named_zone(self.tz.trim());
         if zone.is_none() {

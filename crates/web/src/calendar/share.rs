@@ -490,8 +490,10 @@ pub async fn dav(State(state): State<AppState>, request: Request) -> Response {
     };
     let permission = shared.link.permission();
     let (mut parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, state.config.limits.max_body_bytes).await else {
-        return crate::dav::error_response(&DavError::new(413, "The request body is too large."));
+    let limit = crate::dav::body_limit(&parts.method, &state.config.limits);
+    let body = match crate::dav::read_body(body, limit).await {
+        Ok(body) => body,
+        Err(refusal) => return crate::dav::error_response(&refusal),
     };
     if let Err(refusal) = allowed(permission, &parts.method, &parts.headers, &body, member) {
         return ticket_log(

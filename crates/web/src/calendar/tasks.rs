@@ -94,6 +94,9 @@ pub async fn create_task(
     if title.is_empty() || title.chars().count() > 500 {
         errors.push("Give the task a title (at most 500 characters).");
     }
+    if almanac_ical::forbidden_control(title).is_some() {
+        errors.push(super::editor::CONTROL_CHARACTERS);
+    }
     let due = match form.due.trim() {
         "" => None,
         text => {

@@ -1,6 +1,7 @@
 //! MKCOL, MKCALENDAR, COPY and MOVE.
 
 use super::content::{check_calendar_object, write_item};
+use super::properties::stored_bytes;
 use super::{internal, resolve_path, DavRequest, DavResult, Depth, Parent, Target};
 use almanac_dav::paths::{self, DavPath};
 use almanac_dav::properties::{is_protected, CALENDAR_WRITABLE, COLLECTION_WRITABLE};
@@ -94,6 +95,7 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
             dead.push((name.to_string(), Some(element.inner_xml())));
         }
     }
+    check_room(request, &body.props, writable, dead.len()).await?;
     let created = store
         .create_collection(request.principal.id, &new)
         .await
@@ -110,6 +112,45 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
             .map_err(internal)?;
     }
     Ok(StatusCode::CREATED.into_response())
+}
+
+/// The properties a new collection is made with fit the limits and the
+/// quota.
+async fn check_room(
+    request: &DavRequest,
+    props: &[PatchOp],
+    writable: &[almanac_dav::names::PropName],
+    dead_count: usize,
+) -> Result<(), DavError> {
+    let limits = &request.state.config.limits;
+    let sizes = props.iter().map(|op| stored_bytes(op, writable));
+    if sizes.clone().any(|size| size > limits.max_property_bytes) {
+        return Err(DavError::new(
+            403,
+            format!(
+                "A property value may be at most {} bytes.",
+                limits.max_property_bytes
+            ),
+        ));
+    }
+    if dead_count > limits.max_dead_properties {
+        return Err(DavError::new(
+            403,
+            format!(
+                "A collection may have at most {} properties of your own.",
+                limits.max_dead_properties
+            ),
+        ));
+    }
+    let bytes = i64::try_from(sizes.sum::<usize>()).unwrap_or(i64::MAX);
+    if bytes > request.quota().await?.available {
+        return Err(DavError::dav(
+            507,
+            "quota-not-exceeded",
+            "Your storage quota is full.",
+        ));
+    }
+    Ok(())
 }
 
 fn component_set(element: &almanac_dav::xml::Element) -> Result<String, DavError> {
@@ -137,6 +178,12 @@ pub async fn copy_or_move(request: &DavRequest, source: Target, is_move: bool) -
     let destination = request
         .header("destination")
         .ok_or_else(|| DavError::bad_request("COPY and MOVE need a Destination header."))?;
+    if !on_this_server(request, destination) {
+        return Err(DavError::new(
+            502,
+            "The destination is on another server; copy or move only within this one.",
+        ));
+    }
     let dest_path = DavPath::parse(paths::path_of(destination))
         .ok_or_else(|| DavError::new(502, "The destination is not a resource of this server."))?;
     if dest_path == request.path {
@@ -184,6 +231,27 @@ pub async fn copy_or_move(request: &DavRequest, source: Target, is_move: bool) -
             "This resource cannot be copied or moved.",
         )),
     }
+}
+
+/// Whether an absolute Destination names this server (RFC 4918 §9.8.4: a
+/// destination elsewhere answers 502): the authority the request came to,
+/// the site's configured address, or the proxy's forwarded host.
+fn on_this_server(request: &DavRequest, destination: &str) -> bool {
+    let Some(authority) = paths::authority_of(destination) else {
+        return true;
+    };
+    let site = &request.state.config.site.base_url;
+    let forwarded = request
+        .state
+        .config
+        .rate_limits
+        .trust_forwarded_for
+        .then(|| request.header("x-forwarded-host"))
+        .flatten();
+    [request.header("host"), paths::authority_of(site), forwarded]
+        .into_iter()
+        .flatten()
+        .any(|ours| paths::same_authority(ours, authority))
 }
 
 /// Clears what is at the destination (when Overwrite allows) and tells

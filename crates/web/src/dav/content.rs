@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 
 pub async fn get(request: &DavRequest, target: Target) -> DavResult {
     match target {
-        Target::Item { meta, data, .. } => {
+        Target::Item { parent, meta, data } => {
             if request.header("if-none-match").is_some_and(|v| {
                 v.split(',')
                     .any(|t| t.trim() == meta.etag || t.trim() == "*")
@@ -30,6 +30,9 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
                 header::LAST_MODIFIED,
                 header_value(&http_date(meta.modified_at)),
             );
+            if !parent.is_calendar() {
+                as_attachment(headers, &meta.name);
+            }
             Ok(response)
         }
         Target::Collection(collection) if collection.is_calendar() => {
@@ -42,6 +45,21 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
         )
             .into_response()),
     }
+}
+
+/// A file someone stored (HTML, SVG, a script...) is downloaded, never run
+/// as a page of the site: a browser that opens it anyway runs it in a
+/// sandbox with no origin and nothing allowed.
+fn as_attachment(headers: &mut axum::http::HeaderMap, name: &str) {
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        header_value(&format!("attachment; filename*=UTF-8''{encoded}")),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
 }
 
 /// A private object as a share-link reader gets it (None: nothing private).

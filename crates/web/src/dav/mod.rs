@@ -9,6 +9,7 @@ mod report;
 
 use crate::access_log::{AuthKind, LogFields};
 use crate::auth::{AuthOutcome, Principal};
+use crate::rate_limit::ClientAddress;
 use crate::AppState;
 use almanac_dav::paths::{self, DavPath};
 use almanac_dav::properties::{Access, CollectionNode, Context, Quota};
@@ -72,29 +73,14 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         return options();
     }
     let (parts, body) = request.into_parts();
+    let client = ClientAddress::of(&parts, &state.config.rate_limits);
     let authorization = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let principal = match state.auth.basic(authorization).await {
+    let principal = match state.auth.basic(authorization, client.0).await {
         AuthOutcome::Authenticated(p) => p,
-        AuthOutcome::Missing | AuthOutcome::Invalid => {
-            return refuse_unread(body, unauthorized()).await;
-        }
-        AuthOutcome::Unavailable => {
-            let refusal = error_response(&DavError::new(
-                503,
-                "The database cannot be reached right now; try again in a minute.",
-            ));
-            return refuse_unread(body, refusal).await;
-        }
-        AuthOutcome::Throttled => {
-            let refusal = error_response(&DavError::new(
-                429,
-                "Too many failed log-in attempts for this user; try again in a few minutes.",
-            ));
-            return refuse_unread(body, refusal).await;
-        }
+        refused => return auth_refusal(&refused),
     };
     let mut fields = LogFields {
         user: Some(principal.name.clone()),
@@ -141,21 +127,33 @@ pub(crate) async fn handle_for(
     }
 }
 
-/// Answers a request whose body was not read. Clients commonly send the body
-/// after the headers and then retry with credentials on the same connection,
-/// so a small body is read and dropped; past that, the connection is closed.
-async fn refuse_unread(body: axum::body::Body, mut refusal: Response) -> Response {
-    const DRAIN_LIMIT: usize = 64 * 1024;
-    let drain = axum::body::to_bytes(body, DRAIN_LIMIT);
-    if !matches!(
-        tokio::time::timeout(std::time::Duration::from_secs(5), drain).await,
-        Ok(Ok(_))
-    ) {
-        refusal
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    refusal
+/// The answer to a request whose credentials did not get it in.
+pub(crate) fn auth_refusal(outcome: &AuthOutcome) -> Response {
+    let (status, message, retry_after) = match outcome {
+        AuthOutcome::Authenticated(_) | AuthOutcome::Missing | AuthOutcome::Invalid => {
+            return unauthorized()
+        }
+        AuthOutcome::Unavailable => (
+            503,
+            "The database cannot be reached right now; try again in a minute.",
+            60,
+        ),
+        AuthOutcome::Throttled(wait) => (
+            429,
+            "Too many failed log-in attempts; try again in a few minutes.",
+            wait.as_secs().max(1),
+        ),
+        AuthOutcome::Busy => (
+            503,
+            "The server is busy checking passwords; try again in a moment.",
+            2,
+        ),
+    };
+    let mut response = error_response(&DavError::new(status, message));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 async fn read_request(
@@ -166,13 +164,8 @@ async fn read_request(
 ) -> Result<DavRequest, DavError> {
     let path =
         DavPath::parse(parts.uri.path()).ok_or_else(|| DavError::new(404, "No such resource."))?;
-    let limit = state.config.limits.max_body_bytes;
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        DavError::new(
-            413,
-            format!("The request body is larger than {limit} bytes."),
-        )
-    })?;
+    let limit = body_limit(&parts.method, &state.config.limits);
+    let body = read_body(body, limit).await?;
     Ok(DavRequest {
         state,
         principal,
@@ -183,6 +176,32 @@ async fn read_request(
         origin: almanac_store::Origin::Sync,
         redact_private: false,
         access: Access::Owner,
+    })
+}
+
+/// The largest body `method` may have: PUT and POST carry calendar data,
+/// every other method's body is XML.
+pub(crate) fn body_limit(method: &Method, limits: &crate::Limits) -> usize {
+    if matches!(method.as_str(), "PUT" | "POST") {
+        limits.max_body_bytes
+    } else {
+        limits.max_xml_body_bytes
+    }
+}
+
+/// The whole body, at most `limit` bytes of it.
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, DavError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
+        if too_large {
+            DavError::new(
+                413,
+                format!("The request body is larger than {limit} bytes."),
+            )
+        } else {
+            DavError::new(400, "The request body could not be read.")
+        }
     })
 }
 
@@ -421,6 +440,12 @@ pub(crate) fn parse_sync_token(token: &str, collection_id: i64) -> Option<i64> {
 #[allow(clippy::needless_pass_by_value)] // shaped for `.map_err(internal)`
 pub(crate) fn internal(e: StoreError) -> DavError {
     tracing::error!(error = %e, "storage failure");
+    if e.is_storage_full() {
+        return DavError::new(
+            507,
+            "The server has no storage space left right now; nothing was changed. Try again later.",
+        );
+    }
     if e.is_unavailable() {
         return DavError::new(
             503,

@@ -181,12 +181,17 @@ async fn dead_properties(
     if !wanted.needs_dead_properties() {
         return Ok(Vec::new());
     }
-    request
+    let stored = request
         .state
         .store
         .dead_properties(collection_id, item_name)
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    // Values stored before control characters were refused may hold some.
+    Ok(stored
+        .into_iter()
+        .map(|(name, xml)| (name, almanac_dav::xml::without_forbidden(&xml).into_owned()))
+        .collect())
 }
 
 pub(crate) fn item_node(
@@ -244,8 +249,13 @@ pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
         .filter(|op| is_protected(op.name(), writable) || !valid_value(op))
         .map(|op| op.name().clone())
         .collect();
+    let (no_room, why) = if rejected.is_empty() {
+        room_for(request, &ops, writable, collection.id, &item_name).await?
+    } else {
+        (Vec::new(), None)
+    };
     let mut stats = PropStats::default();
-    if rejected.is_empty() {
+    if rejected.is_empty() && no_room.is_empty() {
         let mut live = CollectionUpdate::default();
         let mut dead = Vec::new();
         for op in &ops {
@@ -287,10 +297,13 @@ pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
         for op in &ops {
             if rejected.contains(op.name()) {
                 stats.forbidden.push(op.name().clone());
+            } else if no_room.contains(op.name()) {
+                stats.insufficient_storage.push(op.name().clone());
             } else {
                 stats.failed_dependency.push(op.name().clone());
             }
         }
+        stats.description = why;
     }
     let mut out = Multistatus::new();
     out.response(&href, &stats);
@@ -306,4 +319,80 @@ fn valid_value(op: &PatchOp) -> bool {
         }
         _ => true,
     }
+}
+
+/// The bytes a property set stores: its value, and a dead property's name.
+pub(crate) fn stored_bytes(op: &PatchOp, writable: &[PropName]) -> usize {
+    match op {
+        PatchOp::Set(name, element) if writable.contains(name) => element.text().len(),
+        PatchOp::Set(name, element) => name.to_string().len() + element.inner_xml().len(),
+        PatchOp::Remove(_) => 0,
+    }
+}
+
+/// The properties of a PROPPATCH that do not fit: a value over
+/// `max_property_bytes`, dead properties beyond `max_dead_properties`, or
+/// (all of them) more bytes than the quota has left; with the reason.
+async fn room_for(
+    request: &DavRequest,
+    ops: &[PatchOp],
+    writable: &[PropName],
+    collection_id: i64,
+    item_name: &str,
+) -> Result<(Vec<PropName>, Option<String>), DavError> {
+    let limits = &request.state.config.limits;
+    let too_large: Vec<PropName> = ops
+        .iter()
+        .filter(|op| stored_bytes(op, writable) > limits.max_property_bytes)
+        .map(|op| op.name().clone())
+        .collect();
+    if !too_large.is_empty() {
+        let why = format!(
+            "A property value may be at most {} bytes.",
+            limits.max_property_bytes
+        );
+        return Ok((too_large, Some(why)));
+    }
+    let existing: std::collections::HashSet<String> = request
+        .state
+        .store
+        .dead_properties(collection_id, item_name)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let mut names = existing.clone();
+    let mut added = Vec::new();
+    for op in ops.iter().filter(|op| !writable.contains(op.name())) {
+        let key = op.name().to_string();
+        match op {
+            PatchOp::Set(name, _) => {
+                if names.insert(key) {
+                    added.push(name.clone());
+                }
+            }
+            PatchOp::Remove(_) => {
+                names.remove(&key);
+            }
+        }
+    }
+    if names.len() > limits.max_dead_properties {
+        let why = format!(
+            "A resource may have at most {} properties of your own.",
+            limits.max_dead_properties
+        );
+        return Ok((added, Some(why)));
+    }
+    let bytes: usize = ops.iter().map(|op| stored_bytes(op, writable)).sum();
+    let available = request.quota().await?.available;
+    if i64::try_from(bytes).unwrap_or(i64::MAX) > available {
+        let sets = ops
+            .iter()
+            .filter(|op| matches!(op, PatchOp::Set(..)))
+            .map(|op| op.name().clone())
+            .collect();
+        return Ok((sets, Some("Your storage quota is full.".to_owned())));
+    }
+    Ok((Vec::new(), None))
 }

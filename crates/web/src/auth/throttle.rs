@@ -1,0 +1,157 @@
+//! Failed log-ins, counted three ways in fixed five-minute windows:
+//! per (user name, address), per address, and per user name. Over any
+//! limit, the log-in is refused without a password check, except for
+//! credentials that verified before (the caller checks those first).
+
+use crate::config::RateLimits;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+const WINDOW: Duration = Duration::from_mins(5);
+/// Counters kept per kind at most; beyond, finished windows are dropped,
+/// then the oldest.
+const MAX_ENTRIES: usize = 100_000;
+
+pub(super) struct Throttle {
+    limits: (u32, u32, u32),
+    by_user_and_address: Mutex<Windows<(String, IpAddr)>>,
+    by_address: Mutex<Windows<IpAddr>>,
+    by_user: Mutex<Windows<String>>,
+}
+
+impl Throttle {
+    pub(super) fn new(limits: &RateLimits) -> Self {
+        Self {
+            limits: (
+                limits.failed_logins_per_user_and_address,
+                limits.failed_logins_per_address,
+                limits.failed_logins_per_user,
+            ),
+            by_user_and_address: Mutex::default(),
+            by_address: Mutex::default(),
+            by_user: Mutex::default(),
+        }
+    }
+
+    /// How long `user` from `address` must wait, if it must.
+    pub(super) fn refusal(&self, user: &str, address: IpAddr) -> Option<Duration> {
+        let (pair, per_address, per_user) = self.limits;
+        [
+            self.by_user_and_address
+                .lock()
+                .wait(&(user.to_owned(), address), pair),
+            self.by_address.lock().wait(&address, per_address),
+            self.by_user.lock().wait(&user.to_owned(), per_user),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+
+    pub(super) fn failed(&self, user: &str, address: IpAddr) {
+        self.by_user_and_address
+            .lock()
+            .count((user.to_owned(), address));
+        self.by_address.lock().count(address);
+        self.by_user.lock().count(user.to_owned());
+    }
+
+    /// The right password from an address clears that address's failures
+    /// for the user name (a mistyped password should not linger).
+    pub(super) fn succeeded(&self, user: &str, address: IpAddr) {
+        self.by_user_and_address
+            .lock()
+            .0
+            .remove(&(user.to_owned(), address));
+    }
+}
+
+/// (failures, start of the window) per key.
+struct Windows<K>(HashMap<K, (u32, Instant)>);
+
+impl<K> Default for Windows<K> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<K: Hash + Eq> Windows<K> {
+    fn wait(&self, key: &K, limit: u32) -> Option<Duration> {
+        let (count, since) = self.0.get(key)?;
+        let age = since.elapsed();
+        (*count >= limit && age < WINDOW).then(|| WINDOW - age)
+    }
+
+    fn count(&mut self, key: K) {
+        if self.0.len() >= MAX_ENTRIES {
+            self.0.retain(|_, (_, since)| since.elapsed() < WINDOW);
+            if self.0.len() >= MAX_ENTRIES {
+                let mut starts: Vec<Instant> = self.0.values().map(|(_, since)| *since).collect();
+                starts.sort_unstable();
+                let cutoff = starts[starts.len() / 2];
+                self.0.retain(|_, (_, since)| *since >= cutoff);
+            }
+        }
+        let entry = self.0.entry(key).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 = entry.0.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle() -> Throttle {
+        Throttle::new(&RateLimits {
+            failed_logins_per_user_and_address: 3,
+            failed_logins_per_address: 5,
+            failed_logins_per_user: 8,
+            ..RateLimits::default()
+        })
+    }
+
+    #[test]
+    fn counts_per_user_and_address_per_address_and_per_user() {
+        let t = throttle();
+        let (a, b, c) = (
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "10.0.0.3".parse().unwrap(),
+        );
+        for _ in 0..3 {
+            assert_eq!(t.refusal("alice", a), None);
+            t.failed("alice", a);
+        }
+        let wait = t.refusal("alice", a).expect("alice from a is refused");
+        assert!(wait > Duration::from_secs(290) && wait <= WINDOW);
+        assert_eq!(t.refusal("alice", b), None, "alice from elsewhere is not");
+        assert_eq!(t.refusal("bob", a), None, "nor bob from a");
+        t.failed("bob", a);
+        t.failed("carol", a);
+        assert!(t.refusal("dave", a).is_some(), "a tried five user names");
+        for _ in 0..4 {
+            t.failed("alice", b);
+        }
+        assert!(t.refusal("alice", c).is_none(), "seven failures for alice");
+        t.failed("alice", c);
+        assert!(t.refusal("alice", c).is_some(), "eight: alice is under attack");
+        assert!(t.refusal("erin", c).is_none());
+    }
+
+    #[test]
+    fn success_clears_the_pair() {
+        let t = throttle();
+        let a = "10.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            t.failed("alice", a);
+        }
+        t.succeeded("alice", a);
+        assert_eq!(t.refusal("alice", a), None);
+    }
+}
