@@ -127,7 +127,11 @@ pub fn authority_of(url: &str) -> Option<&str> {
     let end = after.find(['/', '?', '#']).unwrap_or(after.len());
     let authority = &after[..end];
     // Without userinfo: `user@host` names the host.
-    Some(authority.rsplit_once('@').map_or(authority, |(_, host)| host))
+    Some(
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host),
+    )
 }
 
 /// Two authorities name the same host and port (case aside; a missing
@@ -150,7 +154,10 @@ mod tests {
 
     #[test]
     fn authorities() {
-        assert_eq!(authority_of("http://Cal.example:8080/dav/x"), Some("Cal.example:8080"));
+        assert_eq!(
+            authority_of("http://Cal.example:8080/dav/x"),
+            Some("Cal.example:8080")
+        );
         assert_eq!(authority_of("https://u@cal.example/"), Some("cal.example"));
         assert_eq!(authority_of("/dav/x"), None);
         assert!(same_authority("cal.example", "CAL.example:443"));

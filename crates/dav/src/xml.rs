@@ -133,7 +133,13 @@ pub fn without_forbidden(text: &str) -> Cow<'_, str> {
     }
     Cow::Owned(
         text.chars()
-            .map(|c| if is_forbidden_in_xml(c) { '\u{fffd}' } else { c })
+            .map(|c| {
+                if is_forbidden_in_xml(c) {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
             .collect(),
     )
 }

@@ -4,8 +4,6 @@
 //! parameters are kept, and property values keep their escaping so that a
 //! parse/serialize round trip does not alter data a client stored.
 
-use std::fmt::Write as _;
-
 pub use crate::parser::{parse, ParseError, ParseLimits};
 
 /// A component such as `VCALENDAR`, `VEVENT` or `VALARM`.
@@ -142,15 +140,25 @@ impl Property {
     }
 }
 
+/// A parameter value with RFC 6868 caret encoding (`^^`, `^n`, `^'`), quoted
+/// when it holds characters a bare value cannot.
 fn write_param_value(out: &mut String, value: &str) {
     let needs_quotes = value
         .chars()
         .any(|c| matches!(c, ':' | ';' | ',') || c.is_whitespace());
     if needs_quotes {
-        // A quoted-string cannot contain DQUOTE; RFC 6868 would encode it as ^'.
-        let _ = write!(out, "\"{}\"", value.replace('"', "^'"));
-    } else {
-        out.push_str(value);
+        out.push('"');
+    }
+    for c in value.chars() {
+        match c {
+            '^' => out.push_str("^^"),
+            '\n' => out.push_str("^n"),
+            '"' => out.push_str("^'"),
+            c => out.push(c),
+        }
+    }
+    if needs_quotes {
+        out.push('"');
     }
 }
 

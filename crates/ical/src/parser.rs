@@ -309,13 +309,13 @@ fn parse_param(line_no: usize, line: &str, start: usize) -> Result<(Param, usize
                 .find('"')
                 .map(|i| i + pos + 1)
                 .ok_or_else(|| ParseError::at(line_no, "unterminated quoted parameter value"))?;
-            param.values.push(line[pos + 1..close].to_owned());
+            param.values.push(caret_decoded(&line[pos + 1..close]));
             pos = close + 1;
         } else {
             let end = line[pos..]
                 .find([',', ';', ':'])
                 .map_or(line.len(), |i| i + pos);
-            param.values.push(line[pos..end].to_owned());
+            param.values.push(caret_decoded(&line[pos..end]));
             pos = end;
         }
         match bytes.get(pos) {
@@ -330,6 +330,32 @@ fn parse_param(line_no: usize, line: &str, start: usize) -> Result<(Param, usize
             None => return Err(ParseError::at(line_no, "property without a colon")),
         }
     }
+}
+
+/// A parameter value with RFC 6868 escapes decoded: `^n` is a newline,
+/// `^'` a double quote, `^^` a caret; any other `^` stays as it is.
+fn caret_decoded(raw: &str) -> String {
+    if !raw.contains('^') {
+        return raw.to_owned();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        let decoded = match (c, chars.peek()) {
+            ('^', Some('n' | 'N')) => Some('\n'),
+            ('^', Some('\'')) => Some('"'),
+            ('^', Some('^')) => Some('^'),
+            _ => None,
+        };
+        match decoded {
+            Some(d) => {
+                chars.next();
+                out.push(d);
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 fn truncate(text: &str, max_chars: usize) -> Cow<'_, str> {
@@ -404,6 +430,21 @@ mod tests {
     fn reports_missing_colon_with_line_number() {
         let text = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:1\nDTSTART:20060102T100000Z\nSUMMARY:x\nBROKEN LINE\nEND:VEVENT\nEND:VCALENDAR\n";
         assert_eq!(error(text), "line 7: property without a colon");
+    }
+
+    #[test]
+    fn parameter_values_use_rfc6868_caret_encoding() {
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nATTENDEE;CN=\"Ana ^'Bo^' ^^ ^nx\";X-A=q\"^x:mailto:a@example.org\nEND:VEVENT\nEND:VCALENDAR\n";
+        let calendar = parse_default(text).unwrap();
+        let attendee = calendar.components[0].property("ATTENDEE").unwrap();
+        assert_eq!(attendee.param("CN"), Some("Ana \"Bo\" ^ \nx"));
+        assert_eq!(attendee.param("X-A"), Some("q\"^x"));
+        let written = calendar.to_ics();
+        assert!(
+            written.contains("CN=\"Ana ^'Bo^' ^^ ^nx\";X-A=q^'^^x:"),
+            "{written}"
+        );
+        assert_eq!(parse_default(&written).unwrap(), calendar);
     }
 
     #[test]

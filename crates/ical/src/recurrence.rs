@@ -351,7 +351,21 @@ impl<'c> SetExpander<'c, '_, '_> {
                 continue;
             };
             if rule.is_unbounded() && self.skip_unbounded {
-                self.out.unbounded = true;
+                // A rule without an end may still never produce a second
+                // occurrence (FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30): finding
+                // that out costs a long walk once, here, instead of at every
+                // query the span would otherwise let through.
+                let probe = rule.expand(anchor_local, None, None, None, 2);
+                if probe.truncated || probe.starts.len() >= 2 {
+                    self.out.unbounded = true;
+                    continue;
+                }
+                occurrences.extend(
+                    probe
+                        .starts
+                        .into_iter()
+                        .map(|local| (zone.to_utc(local), Some(local), None)),
+                );
                 continue;
             }
             let expansion = rule.expand(

@@ -203,8 +203,7 @@ pub(crate) fn parse_period<'a>(
 /// (RFC 5545 CONTROL: all but HTAB); line ends (CR, LF) are allowed, as a
 /// TEXT value escapes them. For checking what people type.
 pub fn forbidden_control(text: &str) -> Option<char> {
-    text.chars()
-        .find(|&c| is_forbidden_control(c, true))
+    text.chars().find(|&c| is_forbidden_control(c, true))
 }
 
 /// RFC 5545 CONTROL characters: U+0000–U+0008, U+000A–U+001F and U+007F

@@ -373,10 +373,7 @@ async fn current_etag(
     Ok(row.map(|(etag,)| etag))
 }
 
-async fn bump_revision(
-    tx: &mut AnyConnection,
-    collection_id: i64,
-) -> Result<i64, StoreError> {
+async fn bump_revision(tx: &mut AnyConnection, collection_id: i64) -> Result<i64, StoreError> {
     let row: Option<(i64,)> = sqlx::query_as(
         "UPDATE collections SET sync_revision = sync_revision + 1, modified_at = $2 \
          WHERE id = $1 RETURNING sync_revision",

@@ -52,7 +52,10 @@ impl Store {
 
 impl WriteTx {
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
-        let mut conn = self.conn.take().expect("a WriteTx holds its connection until it ends");
+        let mut conn = self
+            .conn
+            .take()
+            .expect("a WriteTx holds its connection until it ends");
         match conn.execute("COMMIT").await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -92,7 +95,9 @@ impl Deref for WriteTx {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        self.conn.as_deref().expect("a WriteTx holds its connection until it ends")
+        self.conn
+            .as_deref()
+            .expect("a WriteTx holds its connection until it ends")
     }
 }
 

@@ -47,8 +47,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 /// connections fit under it with `max_connections` as the ceiling.
 pub fn connection_capacity(max_connections: usize) -> usize {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-    let fits = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16))
-        .unwrap_or(usize::MAX);
+    let fits =
+        usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX);
     if fits < max_connections {
         tracing::warn!(
             descriptors = limit,

@@ -92,6 +92,25 @@ fn span_of_an_unbounded_rule_is_open_ended() {
 }
 
 #[test]
+fn span_of_an_endless_rule_that_never_recurs_is_its_first_instance() {
+    // 30 February never comes: only DTSTART happens, so queries for any
+    // other time need not look at this object (and walk the rule) at all.
+    let obj = object(&calendar(&[
+        "BEGIN:VEVENT",
+        "UID:never",
+        "DTSTART:20240105T080000Z",
+        "DURATION:PT1H",
+        "RRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+        "END:VEVENT",
+    ]))
+    .unwrap();
+    assert_eq!(
+        obj.span,
+        span(utc(2024, 1, 5, 8, 0), utc(2024, 1, 5, 9, 0))
+    );
+}
+
+#[test]
 fn span_is_open_ended_when_the_instance_bound_is_hit() {
     let text = calendar(&[
         "BEGIN:VEVENT",

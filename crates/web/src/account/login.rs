@@ -1,8 +1,8 @@
 //! Log in and log out.
 
 use super::{log_event, redirect, safe_next, Guard};
-use crate::auth::SignIn;
 use crate::access_log::AuthKind;
+use crate::auth::SignIn;
 use crate::config::Site;
 use crate::pages::render;
 use crate::rate_limit::{ClientAddress, Form as Limited};

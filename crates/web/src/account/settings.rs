@@ -108,7 +108,10 @@ pub async fn change_password(
     let user = guard.user("/account")?;
     guard.change(&form.csrf).await?;
     let mut errors = Vec::new();
-    if !guard.password_matches(user.password_hash.clone(), form.current).await? {
+    if !guard
+        .password_matches(user.password_hash.clone(), form.current)
+        .await?
+    {
         errors.push("Your current password is not right.");
     }
     errors.extend(check_password(&form.password, &user.name));
@@ -158,7 +161,10 @@ pub async fn change_email(
     guard.change(&form.csrf).await?;
     let email = form.email.trim();
     let mut errors = Vec::new();
-    if !guard.password_matches(user.password_hash.clone(), form.password).await? {
+    if !guard
+        .password_matches(user.password_hash.clone(), form.password)
+        .await?
+    {
         errors.push("Your password is not right.");
     }
     errors.extend(check_email(email));
@@ -202,7 +208,10 @@ pub async fn delete_account(
     if form.confirm.trim() != user.name {
         errors.push("Type your user name exactly to confirm.");
     }
-    if !guard.password_matches(user.password_hash.clone(), form.password).await? {
+    if !guard
+        .password_matches(user.password_hash.clone(), form.password)
+        .await?
+    {
         errors.push("Your password is not right.");
     }
     if !errors.is_empty() {

@@ -49,17 +49,16 @@ impl PasswordChecks {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        let turn = match self.turns.clone().try_acquire_owned() {
-            Ok(turn) => turn,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return Err(Busy);
-                }
-                let turn = self.turns.clone().acquire_owned().await;
+        let turn = if let Ok(turn) = self.turns.clone().try_acquire_owned() {
+            turn
+        } else {
+            if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
                 self.waiting.fetch_sub(1, Ordering::AcqRel);
-                turn.expect("the semaphore is never closed")
+                return Err(Busy);
             }
+            let turn = self.turns.clone().acquire_owned().await;
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            turn.expect("the semaphore is never closed")
         };
         let result = tokio::task::spawn_blocking(move || {
             let result = work();
@@ -108,8 +107,14 @@ mod tests {
                 Err(Busy) => refused += 1,
             }
         }
-        assert!(most.load(Ordering::SeqCst) <= 2, "never more than the turns");
-        assert!((2..=5).contains(&done), "the turns and the queue ran: {done}");
+        assert!(
+            most.load(Ordering::SeqCst) <= 2,
+            "never more than the turns"
+        );
+        assert!(
+            (2..=5).contains(&done),
+            "the turns and the queue ran: {done}"
+        );
         assert_eq!(done + refused, 20);
     }
 }

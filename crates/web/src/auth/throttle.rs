@@ -81,8 +81,8 @@ impl<K> Default for Windows<K> {
 impl<K: Hash + Eq> Windows<K> {
     fn wait(&self, key: &K, limit: u32) -> Option<Duration> {
         let (count, since) = self.0.get(key)?;
-        let age = since.elapsed();
-        (*count >= limit && age < WINDOW).then(|| WINDOW - age)
+        let left = WINDOW.checked_sub(since.elapsed())?;
+        (*count >= limit && !left.is_zero()).then_some(left)
     }
 
     fn count(&mut self, key: K) {
@@ -140,7 +140,10 @@ mod tests {
         }
         assert!(t.refusal("alice", c).is_none(), "seven failures for alice");
         t.failed("alice", c);
-        assert!(t.refusal("alice", c).is_some(), "eight: alice is under attack");
+        assert!(
+            t.refusal("alice", c).is_some(),
+            "eight: alice is under attack"
+        );
         assert!(t.refusal("erin", c).is_none());
     }
 

@@ -44,21 +44,8 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
         _ => {}
     }
     let store = &request.state.store;
-    let limits = &request.state.config.limits;
-    if body.calendar
-        && store
-            .count_calendars(request.principal.id)
-            .await
-            .map_err(internal)?
-            >= limits.max_collections_per_user
-    {
-        return Err(DavError::new(
-            403,
-            format!(
-                "You can have at most {} calendars.",
-                limits.max_collections_per_user
-            ),
-        ));
+    if body.calendar {
+        check_calendar_count(request).await?;
     }
     let mut new = NewCollection {
         path,
@@ -112,6 +99,23 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
             .map_err(internal)?;
     }
     Ok(StatusCode::CREATED.into_response())
+}
+
+async fn check_calendar_count(request: &DavRequest) -> Result<(), DavError> {
+    let limit = request.state.config.limits.max_collections_per_user;
+    let count = request
+        .state
+        .store
+        .count_calendars(request.principal.id)
+        .await
+        .map_err(internal)?;
+    if count >= limit {
+        return Err(DavError::new(
+            403,
+            format!("You can have at most {limit} calendars."),
+        ));
+    }
+    Ok(())
 }
 
 /// The properties a new collection is made with fit the limits and the
