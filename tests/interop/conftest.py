@@ -13,6 +13,7 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -108,8 +109,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout: flo
     raise RuntimeError("almanac did not become healthy in time:\n" + log_path.read_text(errors="replace"))
 
 
-@pytest.fixture(scope="session")
-def almanac_server():
+@contextlib.contextmanager
+def almanac_instance(users: dict, access_log: Path | None = None):
+    """Start an Almanac server with the accounts in `users` (name -> password)
+    on a free port, in a fresh data directory (and a fresh PostgreSQL database
+    with ALMANAC_TEST_BACKEND=postgres); yield its Server, stop it on exit.
+
+    `access_log` is the file the server writes its access log to (default:
+    none).  pytest.skip / pytest.fail as the almanac_server fixture documents.
+    """
     binary = Path(os.environ.get("ALMANAC_BIN", str(DEFAULT_BIN)))
     backend = os.environ.get("ALMANAC_TEST_BACKEND", "sqlite").strip().lower()
     if backend not in ("sqlite", "postgres"):
@@ -136,7 +144,7 @@ def almanac_server():
     common = [str(binary), "--data-dir", str(data_dir), *db_args]
     proc = None
     try:
-        for name, password in USERS.items():
+        for name, password in users.items():
             subprocess.run(
                 [*common, "user", "add", name, "--email", f"{name}@example.org", "--password-stdin"],
                 input=password + "\n",
@@ -148,7 +156,7 @@ def almanac_server():
         port = _free_port()
         log = open(log_path, "wb")
         proc = subprocess.Popen(
-            [*common, "--access-log", "-", "serve", "--listen", f"127.0.0.1:{port}"],
+            [*common, "--access-log", str(access_log) if access_log else "-", "serve", "--listen", f"127.0.0.1:{port}"],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -156,7 +164,9 @@ def almanac_server():
         base_url = f"http://127.0.0.1:{port}/"
         _wait_healthy(base_url, proc, log_path)
         print(f"\nalmanac ({backend}) serving at {base_url}, data in {data_dir}", file=sys.stderr)
-        yield Server(base_url=base_url, port=port, backend=backend, data_dir=data_dir, log_path=log_path)
+        yield Server(
+            base_url=base_url, port=port, backend=backend, data_dir=data_dir, log_path=log_path, users=dict(users)
+        )
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -171,6 +181,19 @@ def almanac_server():
             except subprocess.CalledProcessError as e:
                 print(f"could not drop {db_name}: {e.stderr}", file=sys.stderr)
         tmp.cleanup()
+
+
+@pytest.fixture(scope="session")
+def almanac_server():
+    with almanac_instance(USERS) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def start_almanac():
+    """almanac_instance, for a module that needs a server of its own
+    (`with start_almanac({name: password}, access_log=path) as server:`)."""
+    return almanac_instance
 
 
 @pytest.fixture(scope="session")
