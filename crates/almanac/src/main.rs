@@ -221,7 +221,7 @@ async fn serve(config: almanac_web::Config) -> Result<()> {
         ),
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    let listener = almanac_web::server::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
@@ -238,7 +238,7 @@ async fn serve(config: almanac_web::Config) -> Result<()> {
     spawn_metrics_collection(store.clone(), &config);
     let state = AppState::new(store.clone(), config).map_err(anyhow::Error::msg)?;
     if !state.config.status_listen.is_empty() {
-        let status_listener = tokio::net::TcpListener::bind(&state.config.status_listen)
+        let status_listener = almanac_web::server::bind(&state.config.status_listen)
             .await
             .with_context(|| {
                 format!(

@@ -216,7 +216,8 @@ pub(crate) fn is_forbidden_control(c: char, allow_line_ends: bool) -> bool {
     }
 }
 
-/// Text as a TEXT value: backslash, semicolon, comma and newline escaped.
+/// Text as a TEXT value: backslash, semicolon, comma and newline escaped,
+/// other control characters (CR included) dropped.
 pub fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -225,7 +226,8 @@ pub fn escape_text(text: &str) -> String {
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            // iCalendar cannot carry other control characters at all.
+            c if is_forbidden_control(c, false) => {}
             c => out.push(c),
         }
     }

@@ -62,6 +62,35 @@ impl Store {
             .collect())
     }
 
+    /// What copying a collection (with everything below it when `deep`)
+    /// adds: (bytes as the quota counts them, calendars).
+    pub async fn tree_usage(
+        &self,
+        owner_id: i64,
+        path: &str,
+        deep: bool,
+    ) -> Result<(i64, i64), StoreError> {
+        let condition = format!(
+            "c.owner_id = $1 AND (c.path = $2 OR ($3 = 1 AND {}))",
+            BELOW_PATH.replace("path", "c.path")
+        );
+        let (bytes,): (i64,) = sqlx::query_as(&self.stored_bytes_sql(&condition))
+            .bind(owner_id)
+            .bind(path)
+            .bind(i64::from(deep))
+            .fetch_one(&self.pool)
+            .await?;
+        let (calendars,): (i64,) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM collections c WHERE {condition} AND c.is_calendar = 1"
+        ))
+        .bind(owner_id)
+        .bind(path)
+        .bind(i64::from(deep))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((bytes, calendars))
+    }
+
     pub async fn count_calendars(&self, owner_id: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM collections WHERE owner_id = $1 AND is_calendar = 1",

@@ -196,29 +196,34 @@ impl Store {
     /// Bytes the user stores (RFC 4331 quota-used-bytes): items, dead
     /// properties (name and value) and the properties of collections.
     pub async fn bytes_used(&self, owner_id: i64) -> Result<i64, StoreError> {
-        let bytes = |column: &str| match self.backend {
-            crate::Backend::Sqlite => format!("COALESCE(length(CAST({column} AS BLOB)), 0)"),
-            crate::Backend::Postgres => format!("COALESCE(octet_length({column}), 0)"),
-        };
-        let sql = format!(
-            "SELECT CAST(\
-             COALESCE((SELECT SUM(i.size) FROM items i JOIN collections c ON c.id = i.collection_id \
-                       WHERE c.owner_id = $1), 0) + \
-             COALESCE((SELECT SUM({dead_name} + {dead_value}) FROM dead_properties d \
-                       JOIN collections c ON c.id = d.collection_id WHERE c.owner_id = $1), 0) + \
-             COALESCE((SELECT SUM({displayname} + {description} + {color} + {timezone}) \
-                       FROM collections WHERE owner_id = $1), 0) AS BIGINT)",
-            dead_name = bytes("d.name"),
-            dead_value = bytes("d.value"),
-            displayname = bytes("displayname"),
-            description = bytes("description"),
-            color = bytes("color"),
-            timezone = bytes("timezone"),
-        );
-        let (used,): (i64,) = sqlx::query_as(&sql)
+        let (used,): (i64,) = sqlx::query_as(&self.stored_bytes_sql("c.owner_id = $1"))
             .bind(owner_id)
             .fetch_one(&self.pool)
             .await?;
         Ok(used)
+    }
+
+    /// SQL for the bytes stored in the collections `c` that `condition`
+    /// selects, counted as the quota counts them.
+    pub(crate) fn stored_bytes_sql(&self, condition: &str) -> String {
+        let bytes = |column: &str| match self.backend {
+            crate::Backend::Sqlite => format!("COALESCE(length(CAST({column} AS BLOB)), 0)"),
+            crate::Backend::Postgres => format!("COALESCE(octet_length({column}), 0)"),
+        };
+        format!(
+            "SELECT CAST(\
+             COALESCE((SELECT SUM(i.size) FROM items i JOIN collections c ON c.id = i.collection_id \
+                       WHERE {condition}), 0) + \
+             COALESCE((SELECT SUM({dead_name} + {dead_value}) FROM dead_properties d \
+                       JOIN collections c ON c.id = d.collection_id WHERE {condition}), 0) + \
+             COALESCE((SELECT SUM({displayname} + {description} + {color} + {timezone}) \
+                       FROM collections c WHERE {condition}), 0) AS BIGINT)",
+            dead_name = bytes("d.name"),
+            dead_value = bytes("d.value"),
+            displayname = bytes("c.displayname"),
+            description = bytes("c.description"),
+            color = bytes("c.color"),
+            timezone = bytes("c.timezone"),
+        )
     }
 }

@@ -183,6 +183,13 @@ impl Authenticator {
         }
     }
 
+    /// Counts a password its owner just chose (on the account page or by a
+    /// reset link) as theirs: their devices get in with it even while
+    /// their user name is under attack.
+    pub fn trust(&self, user: &str, password: &str) {
+        self.remember(self.fingerprint(user, password));
+    }
+
     /// Forgets every cached credential (after a password change or deletion).
     pub fn forget_all(&self) {
         self.verified.lock().clear();

@@ -218,6 +218,13 @@ pub struct ServerSettings {
     /// The longest a whole request may take; then 503 and the connection
     /// is closed.
     pub request_timeout_seconds: u64,
+    /// A client that reads nothing of its answer for this long is
+    /// disconnected.
+    pub send_timeout_seconds: u64,
+    /// Request bodies that all requests in flight may hold in memory
+    /// together; a body that finds no room waits (up to the body timeout,
+    /// then 503).
+    pub max_buffered_body_bytes: usize,
 }
 
 impl Default for ServerSettings {
@@ -227,6 +234,8 @@ impl Default for ServerSettings {
             header_read_timeout_seconds: 20,
             body_timeout_seconds: 30,
             request_timeout_seconds: 300,
+            send_timeout_seconds: 30,
+            max_buffered_body_bytes: 128 * 1024 * 1024,
         }
     }
 }

@@ -8,7 +8,8 @@
 //!   keep-alive one) is closed.
 //! - A body that stalls for `body_timeout_seconds` is answered 408, a
 //!   request that takes `request_timeout_seconds` is answered 503; both
-//!   close the connection.
+//!   close the connection. A client that reads nothing of its answer for
+//!   `send_timeout_seconds` is disconnected.
 //! - A response sent before the request body was read (a redirect, a 401,
 //!   a 404) drains a small rest of the body, or closes the connection, so a
 //!   client never reuses a connection the server has given up on.
@@ -17,20 +18,22 @@
 //! TLS and HTTP/2 are the reverse proxy's job (see RUNBOOK.md).
 
 mod body;
+mod send;
 
 use crate::config::ServerSettings;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::Router;
-use body::{Leftover, Watched};
+use body::{Budget, Leftover, Watched};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use send::SendTimeout;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -42,6 +45,28 @@ const DRAIN_LIMIT: u64 = 64 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// How long requests in flight may finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+
+/// Listens on `address` (`host:port`) with a long accept queue: a burst of
+/// connections waits there for the accept loop instead of being dropped.
+pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
+    const BACKLOG: u32 = 4096;
+    let mut last_error = None;
+    for candidate in tokio::net::lookup_host(address).await? {
+        let socket = if candidate.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(candidate) {
+            Ok(()) => return socket.listen(BACKLOG),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "the address names no host")
+    }))
+}
 
 /// Raises the descriptor limit as far as allowed and returns how many
 /// connections fit under it with `max_connections` as the ceiling.
@@ -70,6 +95,7 @@ pub async fn serve(
     let capacity = connection_capacity(settings.max_connections);
     let slots = Arc::new(Semaphore::new(capacity));
     let limits = Arc::new(Limits::from(settings));
+    let budget = Budget::new(settings.max_buffered_body_bytes);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -92,16 +118,19 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = {
-            let (app, limits) = (app.clone(), limits.clone());
+            let (app, limits, budget) = (app.clone(), limits.clone(), budget.clone());
             hyper::service::service_fn(move |request| {
-                handle(app.clone(), limits.clone(), peer, request)
+                handle(app.clone(), limits.clone(), budget.clone(), peer, request)
             })
         };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read)
             .title_case_headers(true)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(
+                TokioIo::new(SendTimeout::new(stream, limits.send_stall)),
+                service,
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -123,6 +152,7 @@ pub async fn serve(
 struct Limits {
     header_read: Duration,
     body_idle: Duration,
+    send_stall: Duration,
     request: Duration,
 }
 
@@ -131,6 +161,7 @@ impl From<&ServerSettings> for Limits {
         Self {
             header_read: Duration::from_secs(settings.header_read_timeout_seconds.max(1)),
             body_idle: Duration::from_secs(settings.body_timeout_seconds.max(1)),
+            send_stall: Duration::from_secs(settings.send_timeout_seconds.max(1)),
             request: Duration::from_secs(settings.request_timeout_seconds.max(1)),
         }
     }
@@ -141,6 +172,7 @@ impl From<&ServerSettings> for Limits {
 async fn handle(
     app: Router,
     limits: Arc<Limits>,
+    budget: Budget,
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<axum::body::Body>, Infallible> {
@@ -150,7 +182,7 @@ async fn handle(
         .headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let (body, leftover) = Watched::new(incoming, limits.body_idle);
+    let (body, leftover) = Watched::new(incoming, limits.body_idle, budget);
     let request = Request::from_parts(parts, axum::body::Body::new(body));
     let response = tokio::time::timeout(limits.request, app.oneshot(request)).await;
     let mut response = match response {
@@ -164,6 +196,12 @@ async fn handle(
             )));
         }
     };
+    if leftover.starved() {
+        return Ok(closing(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is receiving too much at once; try again in a moment.\n",
+        )));
+    }
     if leftover.timed_out() {
         return Ok(closing(plain(
             StatusCode::REQUEST_TIMEOUT,
@@ -227,7 +265,13 @@ async fn refuse(mut stream: TcpStream) {
     );
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        // Read what the client sent until it closes: closing with its
+        // request unread would reset the connection, and the reset can
+        // reach the client before the answer does.
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
     })
     .await;
 }

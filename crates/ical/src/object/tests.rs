@@ -104,10 +104,7 @@ fn span_of_an_endless_rule_that_never_recurs_is_its_first_instance() {
         "END:VEVENT",
     ]))
     .unwrap();
-    assert_eq!(
-        obj.span,
-        span(utc(2024, 1, 5, 8, 0), utc(2024, 1, 5, 9, 0))
-    );
+    assert_eq!(obj.span, span(utc(2024, 1, 5, 8, 0), utc(2024, 1, 5, 9, 0)));
 }
 
 #[test]

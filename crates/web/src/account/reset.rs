@@ -230,6 +230,7 @@ pub async fn reset_submit(
             "It was used a moment ago. Ask for a new one from the log-in page.",
         ));
     }
+    state.auth.trust(&user.name, &form.password);
     let hash = guard.hash_password(form.password).await?;
     state
         .store

@@ -125,6 +125,7 @@ pub async fn change_password(
         )
         .await;
     }
+    state.auth.trust(&user.name, &form.password);
     let hash = guard.hash_password(form.password).await?;
     let fail = |e: StoreError| guard.store_error(&e);
     state

@@ -14,6 +14,17 @@ const WINDOW: Duration = Duration::from_mins(5);
 /// Counters kept per kind at most; beyond, finished windows are dropped,
 /// then the oldest.
 const MAX_ENTRIES: usize = 100_000;
+/// User names are kept at most this long: no account has a longer one, and
+/// made-up names of any length must not grow the counters.
+const MAX_NAME_BYTES: usize = 64;
+
+fn name_key(user: &str) -> String {
+    let mut end = user.len().min(MAX_NAME_BYTES);
+    while !user.is_char_boundary(end) {
+        end -= 1;
+    }
+    user[..end].to_owned()
+}
 
 pub(super) struct Throttle {
     limits: (u32, u32, u32),
@@ -42,9 +53,9 @@ impl Throttle {
         [
             self.by_user_and_address
                 .lock()
-                .wait(&(user.to_owned(), address), pair),
+                .wait(&(name_key(user), address), pair),
             self.by_address.lock().wait(&address, per_address),
-            self.by_user.lock().wait(&user.to_owned(), per_user),
+            self.by_user.lock().wait(&name_key(user), per_user),
         ]
         .into_iter()
         .flatten()
@@ -54,9 +65,9 @@ impl Throttle {
     pub(super) fn failed(&self, user: &str, address: IpAddr) {
         self.by_user_and_address
             .lock()
-            .count((user.to_owned(), address));
+            .count((name_key(user), address));
         self.by_address.lock().count(address);
-        self.by_user.lock().count(user.to_owned());
+        self.by_user.lock().count(name_key(user));
     }
 
     /// The right password from an address clears that address's failures
@@ -65,7 +76,7 @@ impl Throttle {
         self.by_user_and_address
             .lock()
             .0
-            .remove(&(user.to_owned(), address));
+            .remove(&(name_key(user), address));
     }
 }
 

@@ -490,18 +490,16 @@ pub async fn dav(State(state): State<AppState>, request: Request) -> Response {
     };
     let permission = shared.link.permission();
     let (mut parts, body) = request.into_parts();
-    let limit = crate::dav::body_limit(&parts.method, &state.config.limits);
-    let body = match crate::dav::read_body(body, limit).await {
+    let body = match allowed_body(&state, permission, &parts, body, member).await {
         Ok(body) => body,
-        Err(refusal) => return crate::dav::error_response(&refusal),
+        Err(refusal) => {
+            return ticket_log(
+                crate::dav::error_response(&refusal),
+                &shared.owner.name,
+                None,
+            )
+        }
     };
-    if let Err(refusal) = allowed(permission, &parts.method, &parts.headers, &body, member) {
-        return ticket_log(
-            crate::dav::error_response(&refusal),
-            &shared.owner.name,
-            None,
-        );
-    }
     let collection = paths::collection_href(&shared.owner.name, &shared.calendar.path);
     let target = format!("{collection}{member}");
     let Ok(uri) = target.parse::<Uri>() else {
@@ -583,6 +581,29 @@ async fn private_member(
 }
 
 /// What each kind of link may do over CalDAV.
+/// The body of a request the link allows. Only a free-busy link's REPORT
+/// is judged by its body: everything else is refused before a byte of the
+/// body is read.
+async fn allowed_body(
+    state: &AppState,
+    permission: SharePermission,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+    member: &str,
+) -> Result<axum::body::Bytes, DavError> {
+    let judged_by_body =
+        permission == SharePermission::FreeBusy && parts.method.as_str() == "REPORT";
+    if !judged_by_body {
+        allowed(permission, &parts.method, &parts.headers, &[], member)?;
+    }
+    let limit = crate::dav::body_limit(&parts.method, &state.config.limits);
+    let body = crate::dav::read_body(body, limit).await?;
+    if judged_by_body {
+        allowed(permission, &parts.method, &parts.headers, &body, member)?;
+    }
+    Ok(body)
+}
+
 fn allowed(
     permission: SharePermission,
     method: &Method,

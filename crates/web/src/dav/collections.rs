@@ -65,6 +65,12 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
         if body.calendar && name.ns == CALDAV && name.name == "supported-calendar-component-set" {
             new.components = Some(component_set(element)?);
         } else if writable.contains(name) {
+            if !super::properties::valid_value(op) {
+                return Err(DavError::new(
+                    403,
+                    format!("{name} has a value that cannot be stored (a control character, or a time zone that is not a VTIMEZONE)."),
+                ));
+            }
             let text = Some(element.text());
             match name.name.as_ref() {
                 "displayname" => new.displayname = text,
@@ -423,6 +429,9 @@ async fn copy_collection(
             "A collection cannot be copied into itself.",
         ));
     }
+    if !is_move {
+        check_copy_fits(request, source, deep).await?;
+    }
     let existed = clear_destination(request, &dest, overwrite).await?;
     let store = &request.state.store;
     let owner = request.principal.id;
@@ -437,6 +446,35 @@ async fn copy_collection(
     }
     .map_err(internal)?;
     Ok(created_or_replaced(existed))
+}
+
+/// A copy of a collection tree fits the quota and the number of calendars.
+async fn check_copy_fits(
+    request: &DavRequest,
+    source: &Collection,
+    deep: bool,
+) -> Result<(), DavError> {
+    let store = &request.state.store;
+    let owner = request.principal.id;
+    let (bytes, calendars) = store
+        .tree_usage(owner, &source.path, deep)
+        .await
+        .map_err(internal)?;
+    let limit = request.state.config.limits.max_collections_per_user;
+    if calendars > 0 && store.count_calendars(owner).await.map_err(internal)? + calendars > limit {
+        return Err(DavError::new(
+            403,
+            format!("You can have at most {limit} calendars."),
+        ));
+    }
+    if bytes > request.quota().await?.available {
+        return Err(DavError::dav(
+            507,
+            "quota-not-exceeded",
+            "Your storage quota is full.",
+        ));
+    }
+    Ok(())
 }
 
 fn created_or_replaced(existed: bool) -> axum::response::Response {

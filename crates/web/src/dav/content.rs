@@ -128,14 +128,6 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
             DavError::new(413, message)
         });
     }
-    let quota = request.quota().await?;
-    if i64::try_from(data.len()).unwrap_or(i64::MAX) > quota.available {
-        return Err(DavError::dav(
-            507,
-            "quota-not-exceeded",
-            "Your storage quota is full.",
-        ));
-    }
     let (content_type, index) = if parent.is_calendar() {
         let index = check_calendar_object(request, parent, data)?;
         ("text/calendar; charset=utf-8".to_owned(), Some(index))
@@ -237,6 +229,7 @@ pub(crate) async fn write_item(
     item: &NewItem<'_>,
     condition: &WriteCondition,
 ) -> Result<almanac_store::PutOutcome, DavError> {
+    check_quota(request, parent, name, item.data.len()).await?;
     let max_items = request.state.config.limits.max_items_per_collection;
     request
         .state
@@ -256,6 +249,37 @@ pub(crate) async fn write_item(
             StoreError::Limit(message) => DavError::new(403, message),
             other => internal(other),
         })
+}
+
+/// Room in the quota for `size` bytes at `parent/name` (replacing what is
+/// there frees its bytes). Every write of an item passes here: PUT, COPY,
+/// imports, the web calendar and share links.
+async fn check_quota(
+    request: &DavRequest,
+    parent: &Collection,
+    name: &str,
+    size: usize,
+) -> Result<(), DavError> {
+    let needed = i64::try_from(size).unwrap_or(i64::MAX);
+    let available = request.quota().await?.available;
+    if needed <= available {
+        return Ok(());
+    }
+    let replaced = request
+        .state
+        .store
+        .item_meta(parent.id, name)
+        .await
+        .map_err(internal)?
+        .map_or(0, |meta| meta.size);
+    if needed - replaced > available {
+        return Err(DavError::dav(
+            507,
+            "quota-not-exceeded",
+            "Your storage quota is full.",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn delete(request: &DavRequest, target: Target) -> DavResult {

@@ -6,7 +6,8 @@ use almanac_dav::names::PropName;
 use almanac_dav::paths;
 use almanac_dav::properties::{
     self as props, is_protected, propstats, ItemNode, PlainNode, PrincipalNode, Quota,
-    CALENDAR_TIMEZONE, CALENDAR_WRITABLE, COLLECTION_WRITABLE,
+    CALENDAR_COLOR, CALENDAR_DESCRIPTION, CALENDAR_TIMEZONE, CALENDAR_WRITABLE,
+    COLLECTION_WRITABLE, DISPLAYNAME,
 };
 use almanac_dav::requests::{parse_propfind, parse_proppatch, PatchOp, PropRequest};
 use almanac_dav::DavError;
@@ -310,12 +311,19 @@ pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
     Ok(multistatus(out.finish(None)))
 }
 
-/// A calendar-timezone must be an iCalendar object holding one VTIMEZONE.
-fn valid_value(op: &PatchOp) -> bool {
+/// A calendar-timezone must be an iCalendar object holding one VTIMEZONE;
+/// names, descriptions and colours end up in iCalendar too (an export's
+/// X-WR-CALNAME), so they may hold no control characters.
+pub(crate) fn valid_value(op: &PatchOp) -> bool {
     match op {
         PatchOp::Set(name, element) if *name == CALENDAR_TIMEZONE => {
             almanac_ical::parse(&element.text(), &almanac_ical::ParseLimits::default())
                 .is_ok_and(|cal| cal.components.iter().any(|c| c.name == "VTIMEZONE"))
+        }
+        PatchOp::Set(name, element)
+            if [DISPLAYNAME, CALENDAR_DESCRIPTION, CALENDAR_COLOR].contains(name) =>
+        {
+            almanac_ical::forbidden_control(&element.text()).is_none()
         }
         _ => true,
     }
