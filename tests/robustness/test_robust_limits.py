@@ -7,6 +7,8 @@ properties; a full quota refuses whatever adds bytes."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import requests
 
@@ -264,3 +266,61 @@ def test_a_full_quota_lets_no_bytes_in_by_other_doors(almanac):
     after = quota_used(almanac)
     assert after <= QUOTA + 1000 and after - used < 1000, \
         f"quota-used-bytes went from {used} to {after} (quota {QUOTA}) through: {doors}"
+
+
+@pytest.mark.settings({"limits": {"max_collections_per_user": 4}})
+def test_plain_collections_count_against_the_collection_limit(almanac):
+    """Empty plain collections hold no bytes the quota counts, so their
+    number is what bounds them: calendars and plain collections together."""
+    statuses = [almanac.dav("MKCOL", f"{HOME}plain{n}/", "alice").status_code for n in range(5)]
+    # The account already has its calendar: three more fit, the rest not.
+    assert statuses == [201, 201, 201, 403, 403], statuses
+    refused = almanac.dav("MKCALENDAR", f"{HOME}another/", "alice")
+    assert refused.status_code == 403 and "at most 4" in refused.text, refused.text[:300]
+    copy = almanac.dav("COPY", f"{HOME}plain0/", "alice", headers={
+        "Destination": almanac.url(f"{HOME}plain-copy/"), "Depth": "infinity"})
+    assert copy.status_code == 403, copy.status_code
+
+
+SYNC = ('<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token>'
+        '<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>')
+
+
+def sync(almanac, token: str) -> requests.Response:
+    return almanac.dav("REPORT", CAL, "alice", SYNC.format(token=token), {"Depth": "1"})
+
+
+@pytest.mark.settings({"limits": {"tombstones_per_collection": 20}})
+def test_deleting_forever_keeps_a_bounded_number_of_tombstones(almanac):
+    """Create and delete events in a loop: the calendar remembers only the
+    newest deletions. A client whose sync token is older than those is told
+    to sync from scratch (DAV:valid-sync-token), never handed an answer that
+    misses a deletion; a recent token still syncs."""
+    first = sync(almanac, "")
+    assert first.status_code == 207
+    old_token = parse_xml(first.content).findtext(f"{D}sync-token")
+    for n in range(60):
+        assert almanac.put_ics("alice", "calendar", f"churn{n}.ics", ics(f"churn{n}")).status_code == 201
+        assert almanac.dav("DELETE", f"{CAL}churn{n}.ics", "alice").status_code == 204
+    recent = sync(almanac, "")
+    recent_token = parse_xml(recent.content).findtext(f"{D}sync-token")
+    assert old_token and recent_token and old_token != recent_token, (old_token, recent_token)
+    for n in range(60, 70):
+        assert almanac.put_ics("alice", "calendar", f"churn{n}.ics", ics(f"churn{n}")).status_code == 201
+        assert almanac.dav("DELETE", f"{CAL}churn{n}.ics", "alice").status_code == 204
+
+    too_old = sync(almanac, old_token)
+    assert too_old.status_code == 403 and "valid-sync-token" in too_old.text, too_old.text[:300]
+    fresh = sync(almanac, recent_token)
+    assert fresh.status_code == 207, fresh.text[:300]
+    gone = {href.rsplit("/", 1)[1] for href in
+            [r.findtext(f"{D}href") for r in parse_xml(fresh.content).iter(f"{D}response")]}
+    assert gone == {f"churn{n}.ics" for n in range(60, 70)}, sorted(gone)
+    count = "SELECT COUNT(*) FROM changes WHERE deleted = 1"
+    if almanac.database is not None:
+        tombstones = int(almanac.database.query(count).strip())
+    else:
+        almanac.stop()
+        with sqlite3.connect(almanac.data_dir / "almanac.db") as db:
+            (tombstones,) = db.execute(count).fetchone()
+    assert tombstones <= 20, tombstones

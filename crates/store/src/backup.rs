@@ -58,6 +58,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("sync_revision", Int),
             ("created_at", Int),
             ("modified_at", Int),
+            ("sync_floor", Int),
         ],
     ),
     (
@@ -212,6 +213,7 @@ fn column_added_in(table: &str, column: &str) -> i64 {
     match (table, column) {
         ("users", "verified_at" | "locked") => 5,
         ("changes", "origin") => 6,
+        ("collections", "sync_floor") => 7,
         _ => added_in(table),
     }
 }

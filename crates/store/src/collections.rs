@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 
 pub(crate) const COLLECTION_COLUMNS: &str =
     "id, owner_id, path, is_calendar, displayname, description, \
-     color, timezone, components, sync_revision, created_at, modified_at";
+     color, timezone, components, sync_revision, created_at, modified_at, sync_floor";
 
 /// `descendants_of($2)`: SQL matching rows whose path lies strictly below a
 /// path, without LIKE (paths may contain `%` and `_`).
@@ -63,7 +63,7 @@ impl Store {
     }
 
     /// What copying a collection (with everything below it when `deep`)
-    /// adds: (bytes as the quota counts them, calendars).
+    /// adds: (bytes as the quota counts them, collections).
     pub async fn tree_usage(
         &self,
         owner_id: i64,
@@ -80,24 +80,23 @@ impl Store {
             .bind(i64::from(deep))
             .fetch_one(&self.pool)
             .await?;
-        let (calendars,): (i64,) = sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM collections c WHERE {condition} AND c.is_calendar = 1"
+        let (collections,): (i64,) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM collections c WHERE {condition}"
         ))
         .bind(owner_id)
         .bind(path)
         .bind(i64::from(deep))
         .fetch_one(&self.pool)
         .await?;
-        Ok((bytes, calendars))
+        Ok((bytes, collections))
     }
 
-    pub async fn count_calendars(&self, owner_id: i64) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM collections WHERE owner_id = $1 AND is_calendar = 1",
-        )
-        .bind(owner_id)
-        .fetch_one(&self.pool)
-        .await?;
+    /// Calendars and plain collections together.
+    pub async fn count_collections(&self, owner_id: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM collections WHERE owner_id = $1")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n)
     }
 

@@ -213,6 +213,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         log_change(&mut tx, collection_id, name, revision, true, origin).await?;
+        prune_tombstones(&mut tx, collection_id, self.tombstones_kept).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -249,6 +250,7 @@ impl Store {
         .await?;
         log_change(&mut tx, collection_id, from, revision, true, Origin::Sync).await?;
         log_change(&mut tx, collection_id, to, revision, false, Origin::Sync).await?;
+        prune_tombstones(&mut tx, collection_id, self.tombstones_kept).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -383,6 +385,40 @@ async fn bump_revision(tx: &mut AnyConnection, collection_id: i64) -> Result<i64
     .fetch_optional(&mut *tx)
     .await?;
     row.map(|(r,)| r).ok_or(StoreError::NotFound)
+}
+
+/// Drops the oldest tombstones beyond `kept` and raises the collection's
+/// sync floor past the newest revision dropped, so deleting does not grow
+/// the database without bound. At every deletion: the index on
+/// (collection, deleted, revision) makes it a walk over at most `kept`
+/// index entries.
+async fn prune_tombstones(
+    tx: &mut AnyConnection,
+    collection_id: i64,
+    kept: i64,
+) -> Result<(), StoreError> {
+    let cutoff: Option<(i64,)> = sqlx::query_as(
+        "SELECT revision FROM changes WHERE collection_id = $1 AND deleted = 1 \
+         ORDER BY revision DESC LIMIT 1 OFFSET $2",
+    )
+    .bind(collection_id)
+    .bind(kept)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((cutoff,)) = cutoff else {
+        return Ok(());
+    };
+    sqlx::query("DELETE FROM changes WHERE collection_id = $1 AND deleted = 1 AND revision <= $2")
+        .bind(collection_id)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE collections SET sync_floor = $2 WHERE id = $1 AND sync_floor < $2")
+        .bind(collection_id)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 async fn log_change(

@@ -60,6 +60,8 @@ pub struct Store {
     /// SQLite has one writer at a time; writers of this process queue here
     /// in order instead of polling on `busy_timeout`.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Deletions each collection remembers for sync clients.
+    tombstones_kept: i64,
 }
 
 impl Store {
@@ -105,7 +107,17 @@ impl Store {
             pool,
             backend,
             writer: std::sync::Arc::default(),
+            tombstones_kept: 10_000,
         })
+    }
+
+    /// Keeps the newest `kept` tombstones of each collection (10,000 unless
+    /// told): older ones go, and sync tokens from before them are answered
+    /// with DAV:valid-sync-token, so the client syncs from scratch.
+    #[must_use]
+    pub fn keeping_tombstones(mut self, kept: i64) -> Self {
+        self.tombstones_kept = kept.max(1);
+        self
     }
 
     /// (open connections, idle connections) of the pool, for monitoring.

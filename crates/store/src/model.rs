@@ -52,6 +52,9 @@ pub struct Collection {
     pub sync_revision: i64,
     pub created_at: i64,
     pub modified_at: i64,
+    /// Sync tokens below this revision are too old: tombstones they would
+    /// need were pruned.
+    pub sync_floor: i64,
 }
 
 impl Collection {

@@ -94,15 +94,16 @@ on_both_backends!(
     accounts_sessions_and_mail_links,
     support_queue,
     share_links,
+    deletions_keep_a_bounded_number_of_tombstones,
 );
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -598,10 +599,9 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         SchemaState::Behind { found: 1 }
     );
     let user_id = legacy_user(&store, 900_007, "gina").await;
-    let cal = store
-        .create_collection(user_id, &NewCollection::calendar("cal", None))
-        .await
-        .unwrap();
+    let cal = Legacy {
+        id: legacy_collection(&store, (900_101, user_id), "cal", true, None).await,
+    };
     let data = event("kept", "20260101T100000Z");
     legacy_put(
         &store,
@@ -629,7 +629,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5, 6]);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5, 6, 7]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
     assert_eq!(
@@ -746,6 +746,32 @@ async fn legacy_delete(store: &Store, collection: i64, name: &str) {
     }
 }
 
+/// A row made with the columns every schema version has.
+struct Legacy {
+    id: i64,
+}
+
+/// A collection made with the columns every schema version has; returns
+/// its id.
+async fn legacy_collection(
+    store: &Store,
+    (id, owner): (i64, i64),
+    path: &str,
+    is_calendar: bool,
+    displayname: Option<&str>,
+) -> i64 {
+    let name = displayname.map_or_else(|| "NULL".to_owned(), |n| format!("'{n}'"));
+    store
+        .execute_raw(&format!(
+            "INSERT INTO collections (id, owner_id, path, is_calendar, displayname, created_at, modified_at) \
+             VALUES ({id}, {owner}, '{path}', {}, {name}, 1700000000, 1700000000)",
+            i64::from(is_calendar)
+        ))
+        .await
+        .unwrap();
+    id
+}
+
 /// A user made with the columns every schema version has (the functions of
 /// this build need the newest schema); returns its id.
 async fn legacy_user(store: &Store, id: i64, name: &str) -> i64 {
@@ -766,20 +792,12 @@ async fn populate(store: &Store, n: usize) -> i64 {
         id: legacy_user(store, 900_001, "hank").await,
         ..almanac_store::User::default()
     };
-    let cal = store
-        .create_collection(user.id, &NewCollection::calendar("cal", Some("Cal")))
-        .await
-        .unwrap();
-    store
-        .create_collection(
-            user.id,
-            &NewCollection {
-                path: "files".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let cal = Legacy {
+        id: legacy_collection(store, (900_102, user.id), "cal", true, Some("Cal")).await,
+    };
+    let files = Legacy {
+        id: legacy_collection(store, (900_103, user.id), "files", false, None).await,
+    };
     for i in 0..n {
         let data = event(&format!("e{i}"), "20260101T100000Z");
         let uid = format!("e{i}");
@@ -793,7 +811,6 @@ async fn populate(store: &Store, n: usize) -> i64 {
         )
         .await;
     }
-    let files = store.collection(user.id, "files").await.unwrap().unwrap();
     legacy_put(
         store,
         files.id,
@@ -1047,10 +1064,11 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
     populate(&store, 5).await;
     let before = snapshot(&store).await;
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7]);
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
-    // gained two columns: validated (at creation) and not locked.
+    // gained two columns: validated (at creation) and not locked; collections
+    // a sync floor of 0.
     let rows = |text: &str| {
         text.lines()
             .skip(1)
@@ -1061,6 +1079,13 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
                     if values.len() == 5 {
                         assert_eq!(values[4], "sync", "earlier changes came from sync");
                         values.truncate(4);
+                    }
+                }
+                if row["t"] == "collections" {
+                    let values = row["r"].as_array_mut().unwrap();
+                    if values.len() == 13 {
+                        assert_eq!(values[12], 0, "no tombstone was pruned yet");
+                        values.truncate(12);
                     }
                 }
                 if row["t"] == "users" {
@@ -1078,7 +1103,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":6"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":7"#),
         "{header}"
     );
 }
@@ -1105,7 +1130,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     );
     assert!(snapshot(&store).await.contains(r#""hank""#));
     store.execute_raw("DROP TABLE incidents").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7]);
 }
 
 async fn external_series(store: Store) {
@@ -1396,4 +1421,75 @@ async fn share_links(store: Store) {
     let backup = snapshot(&store).await;
     assert!(backup.contains(r#""share_links":2"#) && backup.contains("hash-3"));
     assert!(backup.contains(r#""web.ics",1,0,"web"]"#), "{backup}");
+}
+
+/// Creating and deleting items forever keeps only the newest tombstones;
+/// the collection's sync floor rises past the ones dropped.
+async fn deletions_keep_a_bounded_number_of_tombstones(store: Store) {
+    store.migrate().await.unwrap();
+    let store = store.keeping_tombstones(20);
+    let user = store
+        .create_user("dora", "d@example.org", "h", false)
+        .await
+        .unwrap();
+    let cal = store
+        .create_collection(user.id, &NewCollection::calendar("churn", None))
+        .await
+        .unwrap();
+    let keep = event("keep", "20260101T100000Z");
+    let item = NewItem {
+        content_type: "text/calendar",
+        data: keep.as_bytes(),
+        calendar: Some(index("keep", 0)),
+        origin: almanac_store::Origin::Sync,
+    };
+    store
+        .put_item(cal.id, "keep.ics", &item, &WriteCondition::Always, 1000)
+        .await
+        .unwrap();
+    for n in 0..150 {
+        let uid = format!("gone{n}");
+        let data = event(&uid, "20260101T100000Z");
+        let item = NewItem {
+            content_type: "text/calendar",
+            data: data.as_bytes(),
+            calendar: Some(index(&uid, 0)),
+            origin: almanac_store::Origin::Sync,
+        };
+        let name = format!("{uid}.ics");
+        store
+            .put_item(cal.id, &name, &item, &WriteCondition::Always, 1000)
+            .await
+            .unwrap();
+        store
+            .delete_item(
+                cal.id,
+                &name,
+                &WriteCondition::Always,
+                almanac_store::Origin::Sync,
+            )
+            .await
+            .unwrap();
+    }
+    let cal = store.collection(user.id, "churn").await.unwrap().unwrap();
+    assert_eq!(cal.sync_revision, 301);
+    let changes = store.changes_since(cal.id, 0, 10_000).await.unwrap();
+    let tombstones: Vec<_> = changes.iter().filter(|c| c.deleted.0).collect();
+    assert_eq!(tombstones.len(), 20, "the newest 20 deletions are kept");
+    assert!(
+        changes.iter().any(|c| c.name == "keep.ics"),
+        "live items stay"
+    );
+    let oldest_kept = tombstones.iter().map(|c| c.revision).min().unwrap();
+    assert!(cal.sync_floor > 0 && cal.sync_floor < oldest_kept);
+    // Nothing a client at the floor needs is gone: every deletion after it
+    // is still there.
+    let deleted_after_floor = (cal.sync_floor + 1..=cal.sync_revision)
+        .filter(|revision| revision % 2 == 1)
+        .count();
+    let kept_after_floor = tombstones
+        .iter()
+        .filter(|c| c.revision > cal.sync_floor)
+        .count();
+    assert_eq!(kept_after_floor, deleted_after_floor);
 }

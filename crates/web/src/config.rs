@@ -12,6 +12,7 @@ pub struct Limits {
     /// Largest single calendar object or file.
     pub max_item_bytes: usize,
     pub max_items_per_collection: i64,
+    /// Calendars and plain WebDAV collections together.
     pub max_collections_per_user: i64,
     /// Storage each user may fill (RFC 4331 quota).
     pub quota_bytes: i64,
@@ -28,6 +29,9 @@ pub struct Limits {
     pub max_property_bytes: usize,
     /// Dead properties on one resource.
     pub max_dead_properties: usize,
+    /// Deletions each collection remembers for sync clients; a client whose
+    /// sync token is older than the oldest syncs from scratch.
+    pub tombstones_per_collection: i64,
 }
 
 impl Default for Limits {
@@ -44,6 +48,7 @@ impl Default for Limits {
             max_xml_body_bytes: 1024 * 1024,
             max_property_bytes: 64 * 1024,
             max_dead_properties: 100,
+            tombstones_per_collection: 10_000,
         }
     }
 }

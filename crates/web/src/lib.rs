@@ -62,6 +62,7 @@ pub struct AppState {
 impl AppState {
     /// Fails when the mail settings are unusable.
     pub fn new(store: Store, config: Config) -> Result<Self, String> {
+        let store = store.keeping_tombstones(config.limits.tombstones_per_collection);
         for file in [&config.site.logo_file, &config.site.favicon_file]
             .into_iter()
             .flatten()

@@ -44,9 +44,7 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
         _ => {}
     }
     let store = &request.state.store;
-    if body.calendar {
-        check_calendar_count(request).await?;
-    }
+    check_collection_count(request, 1).await?;
     let mut new = NewCollection {
         path,
         is_calendar: body.calendar,
@@ -107,18 +105,19 @@ pub async fn mkcol(request: &DavRequest, target: Target, mkcalendar: bool) -> Da
     Ok(StatusCode::CREATED.into_response())
 }
 
-async fn check_calendar_count(request: &DavRequest) -> Result<(), DavError> {
+/// Room for `more` collections (calendars and plain ones together).
+async fn check_collection_count(request: &DavRequest, more: i64) -> Result<(), DavError> {
     let limit = request.state.config.limits.max_collections_per_user;
     let count = request
         .state
         .store
-        .count_calendars(request.principal.id)
+        .count_collections(request.principal.id)
         .await
         .map_err(internal)?;
-    if count >= limit {
+    if count + more > limit {
         return Err(DavError::new(
             403,
-            format!("You can have at most {limit} calendars."),
+            format!("You can have at most {limit} calendars and collections."),
         ));
     }
     Ok(())
@@ -448,25 +447,19 @@ async fn copy_collection(
     Ok(created_or_replaced(existed))
 }
 
-/// A copy of a collection tree fits the quota and the number of calendars.
+/// A copy of a collection tree fits the quota and the number of collections.
 async fn check_copy_fits(
     request: &DavRequest,
     source: &Collection,
     deep: bool,
 ) -> Result<(), DavError> {
-    let store = &request.state.store;
-    let owner = request.principal.id;
-    let (bytes, calendars) = store
-        .tree_usage(owner, &source.path, deep)
+    let (bytes, collections) = request
+        .state
+        .store
+        .tree_usage(request.principal.id, &source.path, deep)
         .await
         .map_err(internal)?;
-    let limit = request.state.config.limits.max_collections_per_user;
-    if calendars > 0 && store.count_calendars(owner).await.map_err(internal)? + calendars > limit {
-        return Err(DavError::new(
-            403,
-            format!("You can have at most {limit} calendars."),
-        ));
-    }
+    check_collection_count(request, collections).await?;
     if bytes > request.quota().await?.available {
         return Err(DavError::dav(
             507,

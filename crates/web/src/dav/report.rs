@@ -284,7 +284,7 @@ async fn sync_collection(
         0
     } else {
         parse_sync_token(&sync.token, collection.id)
-            .filter(|r| *r <= current)
+            .filter(|r| *r <= current && *r >= collection.sync_floor)
             .ok_or_else(|| {
                 DavError::dav(
                     403,
