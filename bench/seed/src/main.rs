@@ -126,7 +126,7 @@ async fn main() -> Result<()> {
     // Schema, users and calendars through the Store API.
     let store = Store::open(&format!("sqlite://{}", db_path.display())).await?;
     store.migrate().await?;
-    let hash = almanac_web::auth::hash_password(&args.password);
+    let hash = almanac_service::auth::hash_password(&args.password);
     let mut calendars = Vec::with_capacity(args.users + 1);
     let mut names: Vec<(String, usize, bool)> = (1..=args.users)
         .map(|i| (format!("user{i:04}"), args.events, i <= args.radicale_users))

@@ -9,8 +9,9 @@ mod probe;
 mod settings;
 mod users;
 
+use almanac_service::AppState;
 use almanac_store::{SchemaState, Store};
-use almanac_web::{router, AppState};
+use almanac_web::router;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use settings::SettingsArgs;
@@ -187,7 +188,7 @@ enum MetricsCommand {
 }
 
 /// Opens the database, migrating a fresh one, refusing an outdated one.
-async fn open_current(config: &almanac_web::Config) -> Result<Store> {
+async fn open_current(config: &almanac_service::Config) -> Result<Store> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -211,11 +212,11 @@ async fn open_current(config: &almanac_web::Config) -> Result<Store> {
     Ok(store)
 }
 
-async fn serve(config: almanac_web::Config) -> Result<()> {
+async fn serve(config: almanac_service::Config) -> Result<()> {
     let store = open_current(&config).await?;
     let log = match config.access_log_path() {
         Some(path) => Some(
-            almanac_web::access_log::AccessLog::open(&path, rotation(&config)?)
+            almanac_service::access_log::AccessLog::open(&path, rotation(&config)?)
                 .await
                 .with_context(|| format!("cannot open the access log {}", path.display()))?,
         ),
@@ -287,7 +288,7 @@ async fn shutdown_signal() {
 }
 
 async fn migrate(
-    config: &almanac_web::Config,
+    config: &almanac_service::Config,
     dry_run: bool,
     backup_to: Option<std::path::PathBuf>,
 ) -> Result<()> {
@@ -329,7 +330,7 @@ async fn migrate(
     Ok(())
 }
 
-async fn check(config: &almanac_web::Config) -> Result<()> {
+async fn check(config: &almanac_service::Config) -> Result<()> {
     println!(
         "configuration: ok (data directory {}, database {})",
         config.data_dir.display(),
@@ -354,7 +355,7 @@ async fn check(config: &almanac_web::Config) -> Result<()> {
 
 /// Collects the access log every `metrics.collect_interval_seconds` inside
 /// `serve`, so the API and dashboard stay current without cron.
-fn spawn_metrics_collection(store: Store, config: &almanac_web::Config) {
+fn spawn_metrics_collection(store: Store, config: &almanac_service::Config) {
     let interval = config.metrics.collect_interval_seconds;
     if interval == 0 {
         return;
@@ -383,8 +384,8 @@ fn spawn_metrics_collection(store: Store, config: &almanac_web::Config) {
     });
 }
 
-fn rotation(config: &almanac_web::Config) -> Result<almanac_web::access_log::Rotation> {
-    almanac_web::access_log::Rotation::parse(&config.access_log_rotate, config.access_log_keep)
+fn rotation(config: &almanac_service::Config) -> Result<almanac_service::access_log::Rotation> {
+    almanac_service::access_log::Rotation::parse(&config.access_log_rotate, config.access_log_keep)
         .with_context(|| {
             format!(
                 "access_log_rotate = {:?}: use \"daily\", \"size:BYTES\" or \"off\"",
@@ -395,7 +396,7 @@ fn rotation(config: &almanac_web::Config) -> Result<almanac_web::access_log::Rot
 
 /// The access log and its rotations (`access.log.N`), oldest first. Files
 /// already read are skipped by the collector's cursors.
-fn default_logs(config: &almanac_web::Config) -> Result<Vec<std::path::PathBuf>> {
+fn default_logs(config: &almanac_service::Config) -> Result<Vec<std::path::PathBuf>> {
     let Some(log) = config.access_log_path() else {
         bail!("the access log is off (access_log = \"-\"): name the logs to read");
     };

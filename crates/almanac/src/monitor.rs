@@ -3,8 +3,8 @@
 //! the status site.
 
 use crate::probe::Probe;
+use almanac_service::Config;
 use almanac_store::{Flag, ProbeResult, Store};
-use almanac_web::Config;
 use std::time::{Duration, Instant};
 
 /// How long probe results are kept (the status site shows 90 days).
@@ -49,7 +49,7 @@ fn millis(d: Duration) -> i64 {
 
 async fn check_once(
     store: &Store,
-    schedule: &almanac_web::config::ProbeSchedule,
+    schedule: &almanac_service::config::ProbeSchedule,
     base: &str,
     with_signup: bool,
 ) -> Vec<ProbeResult> {

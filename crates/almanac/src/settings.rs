@@ -1,6 +1,6 @@
 //! Settings: defaults, then a TOML file, then `ALMANAC_*` variables, then flags.
 
-use almanac_web::Config;
+use almanac_service::Config;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `almanac user ...`: account administration from the shell.
 
+use almanac_service::auth::hash_password;
 use almanac_store::{NewCollection, Store, StoreError};
-use almanac_web::auth::hash_password;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use std::io::BufRead;

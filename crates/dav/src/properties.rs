@@ -136,6 +136,11 @@ pub fn is_live(name: &PropName) -> bool {
     ALL_LIVE.contains(name)
 }
 
+/// Whether answering `request` needs the dead properties of each resource.
+pub fn needs_dead_properties(request: &PropRequest) -> bool {
+    !matches!(request, PropRequest::Prop(names) if names.iter().all(is_live))
+}
+
 /// True for a property PROPPATCH may not change on a resource of this kind.
 pub fn is_protected(name: &PropName, writable: &[PropName]) -> bool {
     is_live(name) && !writable.contains(name)

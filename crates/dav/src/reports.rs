@@ -1,10 +1,10 @@
 //! Parsing REPORT bodies: calendar-query, calendar-multiget, free-busy-query
 //! (RFC 4791 §7) and sync-collection (RFC 6578).
 
+use crate::error::DavError;
 use crate::names::PropName;
 use crate::requests::{prop_request, PropRequest};
 use crate::xml::{self, Element, XmlLimits, CALDAV, DAV};
-use crate::DavError;
 use almanac_ical::{
     Collation, CompFilter, CompSelector, DataRequest, ParamFilter, PropFilter, TextMatch,
     TimeRange, TimeSpan,

@@ -1,8 +1,8 @@
 //! Parsing PROPFIND, PROPPATCH and MKCOL/MKCALENDAR bodies.
 
+use crate::error::DavError;
 use crate::names::PropName;
 use crate::xml::{self, Element, XmlLimits, CALDAV, DAV};
-use crate::DavError;
 
 /// What a PROPFIND (or a REPORT's `DAV:prop`) asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +19,6 @@ impl PropRequest {
             Self::AllProp { include } => include.contains(name),
             Self::PropName => false,
         }
-    }
-
-    /// Whether answering needs the dead properties of each resource.
-    pub fn needs_dead_properties(&self) -> bool {
-        !matches!(self, Self::Prop(names) if names.iter().all(crate::properties::is_live))
     }
 }
 

@@ -4,9 +4,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::model::{Component, Property};
-use crate::object::TimeSpan;
 use crate::overlap::alarm_triggers;
-use crate::recurrence::{expand, Instance, ShapeCache};
+use crate::recurrence::{expand, ShapeCache};
+use crate::span::Instance;
+use crate::span::TimeSpan;
 use crate::timezone::{EvalContext, Zones};
 use crate::value::{add_days, parse_duration, property_time, unescape_text, Length};
 

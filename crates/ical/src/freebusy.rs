@@ -1,9 +1,9 @@
 //! Busy time for CALDAV:free-busy-query (RFC 4791 §7.10).
 
 use crate::model::{Component, Property};
-use crate::object::TimeSpan;
 use crate::overlap::period_utc;
 use crate::recurrence::expand;
+use crate::span::TimeSpan;
 use crate::timezone::{EvalContext, Zones};
 use crate::value::format_utc;
 

@@ -4,8 +4,6 @@
 //! parameters are kept, and property values keep their escaping so that a
 //! parse/serialize round trip does not alter data a client stored.
 
-pub use crate::parser::{parse, ParseError, ParseLimits};
-
 /// A component such as `VCALENDAR`, `VEVENT` or `VALARM`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Component {

@@ -4,7 +4,8 @@
 use crate::model::Component;
 use crate::overlap::alarm_triggers;
 use crate::parser::{parse, ParseLimits};
-use crate::recurrence::{expand, Instance};
+use crate::recurrence::expand;
+use crate::span::{Instance, TimeSpan};
 use crate::timezone::{EvalContext, Zones};
 use crate::value::{parse_duration, property_time};
 
@@ -34,26 +35,6 @@ impl ComponentKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str().eq_ignore_ascii_case(name))
-    }
-}
-
-/// A half-open UTC interval in UNIX seconds; `i64::MIN` / `i64::MAX` mean
-/// unbounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimeSpan {
-    pub start: i64,
-    pub end: i64,
-}
-
-impl TimeSpan {
-    pub const ALL: Self = Self {
-        start: i64::MIN,
-        end: i64::MAX,
-    };
-
-    /// True when the two half-open intervals share a moment.
-    pub fn intersects(&self, other: &TimeSpan) -> bool {
-        self.start < other.end && other.start < self.end
     }
 }
 

@@ -2,8 +2,7 @@
 //! VFREEBUSY and VALARM.
 
 use crate::model::Component;
-use crate::object::TimeSpan;
-use crate::recurrence::Instance;
+use crate::span::{Instance, TimeSpan};
 use crate::timezone::Zones;
 use crate::value::{parse_duration, parse_period, property_time, PeriodEnd, TimeValue};
 

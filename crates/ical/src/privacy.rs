@@ -56,7 +56,7 @@ pub fn redact(calendar: &Component, busy_only: bool) -> Component {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{parse, ParseLimits};
+    use crate::parser::{parse, ParseLimits};
 
     const OBJECT: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\n\
         DTSTART:20260102T100000Z\r\nDTEND:20260102T110000Z\r\nSUMMARY:Doctor\r\nLOCATION:Clinic\r\nCLASS:PRIVATE\r\n\

@@ -4,28 +4,14 @@
 use chrono::{NaiveDateTime, NaiveTime};
 
 use crate::model::Component;
-use crate::object::TimeSpan;
 use crate::overlap::Shape;
 use crate::rule::{Rule, Until};
+use crate::span::{Instance, TimeSpan};
 use crate::timezone::{EvalContext, Zone, Zones};
 use crate::value::{
     add_days, naive_from_seconds, parse_duration, parse_period, parse_time, property_time,
     property_times, Length, PeriodEnd, TimeValue,
 };
-
-/// One occurrence of a component, in UTC seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Instance {
-    pub start: i64,
-    /// Equal to `start` for instances without duration; `i64::MAX` together
-    /// with `start == i64::MIN` for to-dos that carry no date at all.
-    pub end: i64,
-    /// The original start of the instance in a recurrence set (the
-    /// RECURRENCE-ID it has or would have); `None` for lone components.
-    pub recurrence_id: Option<i64>,
-    /// Index into `calendar.components` of the master or override.
-    pub component_index: usize,
-}
 
 /// All instances of the calendar's components that overlap `range` by the
 /// RFC 4791 §9.9 rules (all instances when `range` is `None`), sorted by

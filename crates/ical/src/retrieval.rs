@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 
 use crate::model::{Component, Property};
-use crate::object::TimeSpan;
 use crate::overlap::period_utc;
-use crate::recurrence::{expand, is_schedulable, Instance, ShapeCache, Timing};
+use crate::recurrence::{expand, is_schedulable, ShapeCache, Timing};
+use crate::span::Instance;
+use crate::span::TimeSpan;
 use crate::timezone::{EvalContext, Zone, Zones};
 use crate::value::{format_date, format_utc, property_time, TimeValue};
 

@@ -165,7 +165,7 @@ pub fn add_missing(calendar: &mut Component) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{parse, ParseLimits};
+    use crate::parser::{parse, ParseLimits};
     use crate::recurrence::instances;
     use crate::timezone::EvalContext;
 

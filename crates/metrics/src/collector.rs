@@ -1,22 +1,19 @@
-//! The collector: streams lines into per-day aggregates, and its state,
-//! which can be saved and resumed.
+//! The collector: streams lines into per-day aggregates kept in its
+//! [`CollectorState`].
 
 use crate::aggregate::DayAggregate;
 use crate::day::Day;
-use crate::intern::Interner;
 use crate::parse::LineParser;
 use crate::record::{Event, LogRecord};
 use crate::report::{build_report, Report};
-use crate::retention::RetentionState;
 use crate::rules::{ClientClass, Rules};
+use crate::state::{CollectorState, Input};
 use crate::traits::{
     host_tld, location, path_owner, Channel, Location, RequestTraits, ADDRESS_LABEL,
 };
 use chrono::NaiveDate;
 use memchr::memchr;
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::io::BufRead;
 
@@ -27,39 +24,6 @@ const MALFORMED_SAMPLES: usize = 10;
 const CLIENT_CACHE_LIMIT: usize = 50_000;
 /// `feed_reader` reports progress this often (in lines).
 const PROGRESS_EVERY: u64 = 65_536;
-
-/// Series the server submits from its database rather than the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Input {
-    AccountsTotal,
-    ItemsPerCalendar,
-    CalendarsPerUser,
-}
-
-impl Input {
-    pub fn metric_name(self) -> &'static str {
-        match self {
-            Self::AccountsTotal => "accounts_total",
-            Self::ItemsPerCalendar => "items_per_calendar",
-            Self::CalendarsPerUser => "calendars_per_user",
-        }
-    }
-}
-
-/// Everything collected so far; serde-serialisable so a later run can resume.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CollectorState {
-    pub lines: u64,
-    pub malformed: u64,
-    /// The first few malformed lines, to show what went wrong.
-    pub malformed_samples: Vec<String>,
-    pub(crate) users: Interner,
-    pub(crate) labels: Interner,
-    pub(crate) days: BTreeMap<Day, DayAggregate>,
-    pub(crate) retention: RetentionState,
-    pub(crate) inputs: BTreeMap<Input, BTreeMap<Day, f64>>,
-}
 
 /// A classified user agent, as label ids.
 #[derive(Debug, Clone, Copy)]

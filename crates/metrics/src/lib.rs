@@ -75,13 +75,14 @@ mod report;
 mod retention;
 mod rules;
 mod series;
+mod state;
 mod traits;
 
 pub use catalogue::{
     definition, MetricDef, Period, Quantity, Source, Unit, WeeklyRule, CATALOGUE,
     RETENTION_HORIZONS,
 };
-pub use collector::{Collector, CollectorState, FeedProgress, Input};
+pub use collector::{Collector, FeedProgress};
 pub use day::Day;
 pub use parse::{LineParser, Malformed};
 pub use record::{AuthKind, Event, Events, LogRecord};
@@ -89,4 +90,5 @@ pub use report::{MetricName, Report, CONSULTATIVE_LOOKBACK_DAYS};
 pub use retention::{Cohort, RetentionTable};
 pub use rules::{ClientClass, ClientInfo, LocationRules, Rules, RulesError, DEFAULT_RULES};
 pub use series::Series;
+pub use state::{CollectorState, Input};
 pub use traits::{is_task_path, Location};

@@ -2,11 +2,11 @@
 
 use crate::aggregate::{DayAggregate, IdSet, LabelCounts, LabelPeople};
 use crate::catalogue::{definition, WeeklyRule, RETENTION_HORIZONS};
-use crate::collector::{CollectorState, Input};
 use crate::day::Day;
 use crate::intern::Interner;
 use crate::retention::RetentionTable;
 use crate::series::Series;
+use crate::state::{CollectorState, Input};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,8 +1,10 @@
 //! Log-in sessions and single-use mail links. Both are found by the SHA-256
 //! digest of their token: the tokens themselves are never stored.
 
+use crate::error::StoreError;
+use crate::handle::{now, Store};
+use crate::model::User;
 use crate::users::USER_COLUMNS;
-use crate::{now, Store, StoreError, User};
 
 /// What a mail link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,9 @@
 //! then one line per row: `{"t":"table","r":[values in column order]}`, bytes
 //! as base64.
 
-use crate::{Backend, SchemaState, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{Backend, Store};
+use crate::migrate::SchemaState;
 use base64::Engine;
 use futures_util::TryStreamExt;
 use serde_json::{json, Value};
@@ -256,7 +258,7 @@ impl Store {
         mut progress: impl FnMut(Progress),
     ) -> Result<BackupSummary, StoreError> {
         let version = match self.schema_state().await? {
-            SchemaState::Current => crate::LATEST_VERSION,
+            SchemaState::Current => crate::migrate::LATEST_VERSION,
             SchemaState::Behind { found } => found,
             SchemaState::Fresh => {
                 return Err(StoreError::Config(
@@ -341,10 +343,10 @@ impl Store {
         let version = header["schema_version"]
             .as_i64()
             .ok_or_else(|| corrupt("no schema version"))?;
-        if !(1..=crate::LATEST_VERSION).contains(&version) {
+        if !(1..=crate::migrate::LATEST_VERSION).contains(&version) {
             return Err(StoreError::Config(format!(
                 "the backup has schema version {version}; this build knows versions 1 to {}",
-                crate::LATEST_VERSION
+                crate::migrate::LATEST_VERSION
             )));
         }
         let expected: BTreeMap<String, u64> =

@@ -1,6 +1,8 @@
 //! `almanac check`: is the database sound and consistent?
 
-use crate::{Backend, SchemaState, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{Backend, Store};
+use crate::migrate::SchemaState;
 
 /// One finding of a check: what was looked at and whether it is fine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +22,7 @@ impl Store {
             what: "schema version".into(),
             ok: state == SchemaState::Current,
             detail: match state {
-                SchemaState::Current => format!("{} (current)", crate::LATEST_VERSION),
+                SchemaState::Current => format!("{} (current)", crate::migrate::LATEST_VERSION),
                 SchemaState::Behind { found } => format!("{found}: run `almanac migrate`"),
                 SchemaState::Fresh => {
                     "no tables yet: the first `almanac serve` creates them".into()
@@ -103,7 +105,7 @@ impl Store {
         while let Some((path, name, etag, size, data)) = rows.try_next().await? {
             checked += 1;
             let size_ok = usize::try_from(size).is_ok_and(|size| size == data.len());
-            if !size_ok || crate::etag_of(&data) != etag {
+            if !size_ok || crate::items::etag_of(&data) != etag {
                 bad.push(format!("{path}/{name}"));
             }
         }

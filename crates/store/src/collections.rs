@@ -1,5 +1,7 @@
 use crate::error::unique_violation;
-use crate::{now, Collection, CollectionUpdate, NewCollection, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{now, Store};
+use crate::model::{Collection, CollectionUpdate, NewCollection};
 use sqlx::AnyConnection;
 
 pub(crate) const COLLECTION_COLUMNS: &str =

@@ -1,6 +1,7 @@
 //! Series submitted from outside (e.g. client downloads counted elsewhere).
 
-use crate::{Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::Store;
 
 impl Store {
     /// Stores values of a series; a day already there is replaced.

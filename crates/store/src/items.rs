@@ -1,8 +1,7 @@
 use crate::collections::write_dead_properties;
-use crate::{
-    now, Backend, Change, Item, ItemMeta, NewItem, Origin, PutOutcome, Store, StoreError,
-    WriteCondition,
-};
+use crate::error::StoreError;
+use crate::handle::{now, Backend, Store};
+use crate::model::{Change, Item, ItemMeta, NewItem, Origin, PutOutcome, WriteCondition};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
@@ -344,7 +343,7 @@ fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item, StoreError> {
 /// A strong ETag: a hash of the exact bytes stored.
 pub fn etag_of(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
-    format!("\"{}\"", crate::hex(&digest[..12]))
+    format!("\"{}\"", crate::handle::hex(&digest[..12]))
 }
 
 fn check_condition(condition: &WriteCondition, current: Option<&str>) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Versioned schema migrations, one SQL file per version and dialect.
 
-use crate::{Backend, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{Backend, Store};
 
 struct Migration {
     version: i64,

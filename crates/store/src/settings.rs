@@ -1,7 +1,8 @@
 //! Service-wide settings every instance reads from the database, so a change
 //! takes effect everywhere at once.
 
-use crate::{now, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{now, Store};
 
 const MAINTENANCE: &str = "maintenance";
 

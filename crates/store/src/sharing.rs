@@ -2,8 +2,10 @@
 //! Links are found by the SHA-256 of their token; the token is not stored.
 
 use crate::collections::COLLECTION_COLUMNS;
+use crate::error::StoreError;
+use crate::handle::{now, Store};
+use crate::model::{Collection, User};
 use crate::users::USER_COLUMNS;
-use crate::{now, Collection, Store, StoreError, User};
 
 /// What a share link lets its holder do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

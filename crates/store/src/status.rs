@@ -1,8 +1,9 @@
 //! What the status site shows: probe results per component, and incidents
 //! (or planned maintenance) with their updates.
 
+use crate::error::StoreError;
+use crate::handle::{now, Store};
 use crate::model::Flag;
-use crate::{now, Store, StoreError};
 
 /// One check of one part of the service.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -1,7 +1,8 @@
 //! The support queue: requests from the Contact form and the messages
 //! exchanged on each.
 
-use crate::{now, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{now, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SupportRequest {

@@ -1,5 +1,7 @@
 use crate::error::unique_violation;
-use crate::{now, Store, StoreError, User};
+use crate::error::StoreError;
+use crate::handle::{now, Store};
+use crate::model::User;
 
 pub(crate) const USER_COLUMNS: &str =
     "id, name, email, password_hash, is_admin, created_at, verified_at, locked";
@@ -207,8 +209,10 @@ impl Store {
     /// selects, counted as the quota counts them.
     pub(crate) fn stored_bytes_sql(&self, condition: &str) -> String {
         let bytes = |column: &str| match self.backend {
-            crate::Backend::Sqlite => format!("COALESCE(length(CAST({column} AS BLOB)), 0)"),
-            crate::Backend::Postgres => format!("COALESCE(octet_length({column}), 0)"),
+            crate::handle::Backend::Sqlite => {
+                format!("COALESCE(length(CAST({column} AS BLOB)), 0)")
+            }
+            crate::handle::Backend::Postgres => format!("COALESCE(octet_length({column}), 0)"),
         };
         format!(
             "SELECT CAST(\

@@ -11,7 +11,8 @@
 //! again only after a clean COMMIT or ROLLBACK; after any other outcome the
 //! connection is closed and the pool opens a fresh one.
 
-use crate::{Backend, Store, StoreError};
+use crate::error::StoreError;
+use crate::handle::{Backend, Store};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor};
 use std::ops::{Deref, DerefMut};

@@ -20,7 +20,7 @@
 mod body;
 mod send;
 
-use crate::config::ServerSettings;
+use almanac_service::config::ServerSettings;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::Router;

@@ -322,7 +322,7 @@ async fn caldav_preconditions() {
 
 #[tokio::test]
 async fn size_limits_give_clear_errors() {
-    let mut config = almanac_web::Config::default();
+    let mut config = almanac_service::Config::default();
     config.limits.max_item_bytes = 2_000;
     config.limits.max_body_bytes = 10_000;
     let s = Server::start_with(config).await;
@@ -815,7 +815,7 @@ async fn collections_copy_and_move() {
 
 #[tokio::test]
 async fn per_user_limits_are_enforced() {
-    let mut config = almanac_web::Config::default();
+    let mut config = almanac_service::Config::default();
     config.limits.max_items_per_collection = 2;
     config.limits.max_collections_per_user = 2;
     config.limits.quota_bytes = 1_000;
@@ -1077,7 +1077,7 @@ async fn prometheus_metrics_behind_a_token() {
         off.send(None, "GET", "/metrics", &[], "").await.status,
         StatusCode::NOT_FOUND
     );
-    let mut config = almanac_web::Config::default();
+    let mut config = almanac_service::Config::default();
     config.metrics.prometheus_token = "s3cret-token".into();
     let s = Server::start_with(config).await;
     s.user("alice").await;

@@ -22,9 +22,9 @@ fn post(dir: &Path, file: &str, title: &str) {
 
 async fn with_content() -> (Server, tempfile::TempDir) {
     let content = tempfile::tempdir().unwrap();
-    let config = almanac_web::Config {
+    let config = almanac_service::Config {
         content_dir: content.path().to_owned(),
-        ..almanac_web::Config::default()
+        ..almanac_service::Config::default()
     };
     (Server::start_with(config).await, content)
 }
@@ -191,12 +191,12 @@ async fn maintenance_shows_on_the_status_page() {
 
 #[tokio::test]
 async fn dashboard_shows_every_metric_with_csv() {
-    let config = almanac_web::Config {
-        metrics: almanac_web::config::MetricsSettings {
+    let config = almanac_service::Config {
+        metrics: almanac_service::config::MetricsSettings {
             public: true,
             ..Default::default()
         },
-        ..almanac_web::Config::default()
+        ..almanac_service::Config::default()
     };
     let s = Server::start_with(config).await;
     let empty = s.send(None, "GET", "/dashboard", &[], "").await;
@@ -359,15 +359,15 @@ async fn branding_is_configuration() {
         r#"<svg xmlns="http://www.w3.org/2000/svg"><title>Kalender</title></svg>"#,
     )
     .unwrap();
-    let config = almanac_web::Config {
+    let config = almanac_service::Config {
         content_dir: content.path().to_owned(),
-        site: almanac_web::config::Site {
+        site: almanac_service::config::Site {
             name: "Kalender".to_owned(),
             support_email: "hilfe@kalender.example".to_owned(),
             logo_file: Some(logo),
-            ..almanac_web::config::Site::default()
+            ..almanac_service::config::Site::default()
         },
-        ..almanac_web::Config::default()
+        ..almanac_service::Config::default()
     };
     let s = Server::start_with(config).await;
     let home = s.send(None, "GET", "/", &[], "").await;
@@ -380,14 +380,16 @@ async fn branding_is_configuration() {
         "the operator's logo"
     );
     // A branding file that is not there stops the server at start.
-    let missing = almanac_web::Config {
-        site: almanac_web::config::Site {
+    let missing = almanac_service::Config {
+        site: almanac_service::config::Site {
             favicon_file: Some(content.path().join("nope.ico")),
-            ..almanac_web::config::Site::default()
+            ..almanac_service::config::Site::default()
         },
-        ..almanac_web::Config::default()
+        ..almanac_service::Config::default()
     };
     let store = almanac_store::Store::open("sqlite::memory:").await.unwrap();
-    let refused = almanac_web::AppState::new(store, missing).err().unwrap();
+    let refused = almanac_service::AppState::new(store, missing)
+        .err()
+        .unwrap();
     assert!(refused.contains("nope.ico"), "{refused}");
 }

@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+use almanac_service::{auth::hash_password, AppState, Config};
 use almanac_store::{NewCollection, Store};
-use almanac_web::{auth::hash_password, router, AppState, Config};
+use almanac_web::router;
 use reqwest::{Method, StatusCode};
 use std::net::SocketAddr;
 

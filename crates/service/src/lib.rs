@@ -1,0 +1,45 @@
+//! What every part of Almanac's web service shares, at the bottom of the
+//! web crates: the state handlers receive, the settings, the access log,
+//! authentication and rate limits, sessions and the checks every form
+//! passes, mail, maintenance mode, the site's look, and the one path that
+//! writes a calendar object.
+//!
+//! - [`state`]: [`AppState`], the state every handler shares.
+//! - [`config`]: settings and limits the binary fills in.
+//! - [`access_log`]: one Apache-combined line per request, plus the fields
+//!   the metrics need.
+//! - [`auth`]: HTTP Basic over argon2 hashes, with a cache and throttles.
+//! - [`rate_limit`]: per-address limits on forms, and the client's address.
+//! - [`session`]: log-in sessions, cookies and CSRF tokens.
+//! - [`guard`]: the checks a form passes before it changes anything.
+//! - [`mail`]: mail out through SMTP or the outbox folder.
+//! - [`maintenance`]: what a refused write says during maintenance.
+//! - [`page`]: the layout, error pages and static files of the site.
+//! - [`share_link`]: what a share link opens, through any door.
+//! - [`objects`]: checking, writing, importing and exporting calendar
+//!   objects, for every door that does it.
+//! - [`ops_metrics`]: the counters Prometheus scrapes.
+//! - [`token`]: unguessable tokens and their hashes.
+
+// Page handlers return finished error pages as the `Err` of a `Result`, so
+// `?` can stop a form at its first failed check; they are built once per
+// request.
+#![allow(clippy::result_large_err)]
+
+pub mod access_log;
+pub mod auth;
+pub mod config;
+pub mod guard;
+pub mod mail;
+pub mod maintenance;
+pub mod objects;
+pub mod ops_metrics;
+pub mod page;
+pub mod rate_limit;
+pub mod session;
+pub mod share_link;
+pub mod state;
+pub mod token;
+
+pub use config::{Config, Limits};
+pub use state::AppState;

@@ -1,0 +1,97 @@
+//! Outgoing mail: over SMTP (lettre) when configured; otherwise each mail
+//! is written to `DATA_DIR/outbox/` as an .eml file and its link is logged,
+//! so a new installation works before anyone sets up mail.
+
+use crate::config::MailSettings;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+
+pub struct Mailer {
+    from: Mailbox,
+    route: Route,
+}
+
+enum Route {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox(PathBuf),
+}
+
+/// One mail: plain text, and the link it carries (for the log).
+pub struct Mail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: String,
+    pub link: Option<&'a str>,
+}
+
+impl Mailer {
+    pub fn new(settings: &MailSettings, data_dir: &std::path::Path) -> Result<Self, String> {
+        let from = settings
+            .from
+            .parse()
+            .map_err(|e| format!("mail.from {:?} is not an address: {e}", settings.from))?;
+        let route = if settings.smtp_url.is_empty() {
+            Route::Outbox(data_dir.join("outbox"))
+        } else {
+            Route::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
+                    .map_err(|e| format!("mail.smtp_url is not usable: {e}"))?
+                    .build(),
+            )
+        };
+        Ok(Self { from, route })
+    }
+
+    /// Sends a mail; the error is a sentence for the log.
+    pub async fn send(&self, mail: &Mail<'_>) -> Result<(), String> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| format!("{:?} is not an address: {e}", mail.to))?;
+        // lettre picks the transfer encoding: 7bit while lines are short
+        // (the texts keep them short), quoted-printable otherwise.
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject)
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(mail.body.clone()),
+            )
+            .map_err(|e| format!("the mail could not be built: {e}"))?;
+        match &self.route {
+            Route::Smtp(transport) => {
+                transport
+                    .send(message)
+                    .await
+                    .map_err(|e| format!("SMTP delivery to {} failed: {e}", mail.to))?;
+                tracing::info!(to = mail.to, subject = mail.subject, "mail sent");
+            }
+            Route::Outbox(dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let name = format!(
+                    "{}-{}.eml",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
+                    &crate::token::new_token()[..8]
+                );
+                let path = dir.join(name);
+                tokio::fs::write(&path, message.formatted())
+                    .await
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                tracing::info!(
+                    to = mail.to,
+                    subject = mail.subject,
+                    link = mail.link.unwrap_or("-"),
+                    file = %path.display(),
+                    "mail written to the outbox (no SMTP configured)"
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! Maintenance mode ("service is down: no changes"): writes get 503 with
+//! Retry-After and the operators' message; reads go on.
+
+use crate::config::Site;
+use crate::session::Viewer;
+use almanac_store::Maintenance;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
+
+/// How long clients are told to wait when the operators gave no end time.
+const DEFAULT_RETRY_SECONDS: i64 = 300;
+
+/// The 503 answer to a write during maintenance; `dav` picks an XML body.
+pub fn refusal(maintenance: &Maintenance, dav: bool) -> Response {
+    let (message, retry) = explain(maintenance);
+    let (body, content_type) = if dav {
+        (
+            almanac_dav::multistatus::description_body(&message),
+            "application/xml; charset=utf-8",
+        )
+    } else {
+        (format!("{message}\n"), "text/plain; charset=utf-8")
+    };
+    let response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response();
+    with_retry_after(response, retry)
+}
+
+/// The same refusal as a page of the site, for its forms.
+pub fn page(site: &Site, viewer: &Viewer, maintenance: &Maintenance) -> Response {
+    let (message, retry) = explain(maintenance);
+    let response = crate::page::error_page(
+        site,
+        viewer,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Down for maintenance",
+        &message,
+    );
+    with_retry_after(response, retry)
+}
+
+fn with_retry_after(mut response: Response, seconds: i64) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The operators' message with the expected end, and seconds to wait.
+fn explain(maintenance: &Maintenance) -> (String, i64) {
+    let now = chrono::Utc::now().timestamp();
+    let retry = maintenance
+        .until
+        .map_or(DEFAULT_RETRY_SECONDS, |until| (until - now).max(60));
+    let mut message = format!(
+        "The service is down for maintenance: no changes can be saved right now. {}",
+        maintenance.message
+    );
+    if let Some(until) = maintenance
+        .until
+        .and_then(|u| chrono::DateTime::from_timestamp(u, 0))
+    {
+        let _ = write!(
+            message,
+            " Expected back by {}.",
+            until.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    (message, retry)
+}

@@ -1,0 +1,187 @@
+//! Who is looking at a page: web log-in sessions and CSRF tokens.
+//!
+//! A session is a random token in an HttpOnly cookie; the database keeps
+//! only its SHA-256 digest. Every form carries a CSRF token derived from the
+//! visitor's own secret cookie (the session token once logged in, a random
+//! visitor token before), so another site cannot submit a form for them.
+
+use crate::state::AppState;
+use crate::token::{constant_time_eq, new_token, token_hash};
+use almanac_store::User;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+const SESSION_COOKIE: &str = "almanac_session";
+const VISITOR_COOKIE: &str = "almanac_visitor";
+/// How long a log-in lasts.
+pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
+
+/// The person behind a page request (anonymous unless logged in).
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    pub user: Option<User>,
+    /// The token every form of this page carries.
+    pub csrf: String,
+    /// Digest of the session token, to end this session.
+    pub session_hash: Option<String>,
+    /// The session could not be looked up (database unreachable): pages
+    /// that need the account say so rather than asking to log in.
+    pub lookup_failed: bool,
+}
+
+impl Viewer {
+    /// The user name shown in the navigation; empty when logged out.
+    pub fn name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.name.as_str())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin.0)
+    }
+
+    /// Whether a submitted form carries this visitor's CSRF token.
+    pub fn csrf_ok(&self, submitted: &str) -> bool {
+        !self.csrf.is_empty() && constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes())
+    }
+}
+
+/// Handlers outside the session layer (the status listener) see an
+/// anonymous visitor.
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_default())
+    }
+}
+
+/// Resolves the session cookie for the site's pages; gives a new visitor
+/// the cookie their CSRF tokens derive from.
+pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let session = cookie(request.headers(), SESSION_COOKIE).map(token_hash);
+    let mut viewer = Viewer::default();
+    if let Some(hash) = session {
+        match state.store.session_user(&hash).await {
+            Ok(Some(user)) if user.may_sign_in() => {
+                viewer.csrf = csrf_for(&hash);
+                viewer.session_hash = Some(hash);
+                viewer.user = Some(user);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "session lookup failed");
+                viewer.lookup_failed = true;
+            }
+        }
+    }
+    let mut new_visitor = None;
+    if viewer.user.is_none() {
+        let visitor = cookie(request.headers(), VISITOR_COOKIE)
+            .filter(|v| v.len() == 43)
+            .unwrap_or_else(|| {
+                let token = new_token();
+                new_visitor = Some(token.clone());
+                token
+            });
+        viewer.csrf = csrf_for(&token_hash(visitor));
+    }
+    request.extensions_mut().insert(viewer);
+    let mut response = next.run(request).await;
+    if let Some(token) = new_visitor {
+        let value = cookie_header(&state, VISITOR_COOKIE, &token, None, "Strict");
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn csrf_for(secret_hash: &str) -> String {
+    token_hash(format!("csrf:{secret_hash}"))
+}
+
+/// Starts a session for `user`: the cookie to set on the response.
+pub async fn start(
+    state: &AppState,
+    user_id: i64,
+) -> Result<HeaderValue, almanac_store::StoreError> {
+    let token = new_token();
+    let expires = chrono::Utc::now().timestamp() + SESSION_SECONDS;
+    state
+        .store
+        .create_session(&token_hash(&token), user_id, expires)
+        .await?;
+    Ok(cookie_header(
+        state,
+        SESSION_COOKIE,
+        &token,
+        Some(SESSION_SECONDS),
+        "Lax",
+    ))
+}
+
+/// The cookie that ends the session in the browser.
+pub fn clear(state: &AppState) -> HeaderValue {
+    cookie_header(state, SESSION_COOKIE, "", Some(0), "Lax")
+}
+
+/// HttpOnly always; Secure whenever the site is served over https.
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+) -> HeaderValue {
+    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    if let Some(age) = max_age {
+        text.push_str("; Max-Age=");
+        text.push_str(&age.to_string());
+    }
+    if state.config.site.base_url.starts_with("https://") {
+        text.push_str("; Secure");
+    }
+    HeaderValue::from_str(&text).expect("cookie values are base64url")
+}
+
+/// The value of a cookie the request carries.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_check_needs_the_exact_token() {
+        let viewer = Viewer {
+            csrf: csrf_for("abc"),
+            ..Viewer::default()
+        };
+        assert!(viewer.csrf_ok(&csrf_for("abc")));
+        assert!(!viewer.csrf_ok(&csrf_for("abd")));
+        assert!(!viewer.csrf_ok(""));
+        assert!(!Viewer::default().csrf_ok(""), "no token, no form");
+    }
+
+    #[test]
+    fn reads_one_cookie_among_several() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; almanac_session=xyz; b=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&headers, VISITOR_COOKIE), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! Accounts on the web site: sign-up with a validated address, log-in
+//! sessions, password reset, the account page (password, address, delete,
+//! download), all through server-rendered forms with CSRF tokens.
+//!
+//! - `signup`: sign-up, the validation link, resending it.
+//! - `login`: log in and log out.
+//! - `reset`: forgotten passwords.
+//! - `settings`: the account page and what it changes.
+//! - `rules`: what names, addresses and passwords must be, and the links
+//!   mailed to confirm them.
+
+mod login;
+mod reset;
+mod rules;
+mod settings;
+mod signup;
+
+pub use login::{login, login_form, logout};
+pub use reset::{reset_form, reset_request, reset_request_form, reset_submit};
+pub use settings::{account_page, change_email, change_password, delete_account, export};
+pub use signup::{resend, signup, signup_form, verify};
+
+pub(crate) use rules::{check_email, send_link};

@@ -1,0 +1,452 @@
+//! The event form: new events, and changes to a series or one occurrence,
+//! for the owner and for a share link's visitor.
+
+use crate::editor::{self, EventForm};
+use crate::occurrences::{self, Detail};
+use crate::scope::{reader_zone, store_object, urlencode, write_refused, Scope};
+use crate::view::zone_names;
+use almanac_ical::Component;
+use almanac_service::config::Site;
+use almanac_service::guard::{redirect, Guard};
+use almanac_service::page::{self, render};
+use almanac_service::session::Viewer;
+use almanac_service::AppState;
+use almanac_store::{Collection, StoreError, WriteCondition};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use chrono::{NaiveDate, TimeZone};
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+#[derive(Template)]
+#[template(path = "calendar/event.html")]
+struct EventPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    base: &'a str,
+    errors: Vec<&'static str>,
+    form: EventForm,
+    action: String,
+    existing: bool,
+    recurring: bool,
+    occurrence: String,
+    calendars: Vec<(String, String)>,
+    zones: &'static [&'static str],
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewQuery {
+    date: String,
+    calendar: String,
+    tz: String,
+}
+
+pub async fn new_event_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(query): Query<NewQuery>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/new").await?;
+    Ok(show_new_form(&state, &viewer, &headers, &scope, &query))
+}
+
+pub(crate) fn show_new_form(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    scope: &Scope,
+    query: &NewQuery,
+) -> Response {
+    let zone = reader_zone(headers, &query.tz);
+    let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d")
+        .unwrap_or_else(|_| chrono::Utc::now().with_timezone(&zone).date_naive());
+    let form = EventForm {
+        calendar: if query.calendar.is_empty() {
+            scope
+                .calendars
+                .first()
+                .map(|c| c.path.clone())
+                .unwrap_or_default()
+        } else {
+            query.calendar.clone()
+        },
+        start_date: date.format("%Y-%m-%d").to_string(),
+        end_date: date.format("%Y-%m-%d").to_string(),
+        start_time: "09:00".to_owned(),
+        end_time: "10:00".to_owned(),
+        tz: zone.name().to_owned(),
+        repeat: "none".to_owned(),
+        ends: "never".to_owned(),
+        view_tz: query.tz.clone(),
+        ..EventForm::default()
+    };
+    event_page(state, viewer, scope, StatusCode::OK, Vec::new(), form, None)
+}
+
+fn event_page(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    status: StatusCode,
+    errors: Vec<&'static str>,
+    form: EventForm,
+    existing: Option<(&str, &str, bool, Option<i64>)>,
+) -> Response {
+    let (action, recurring, occurrence) = match existing {
+        Some((calendar, item, recurring, occurrence)) => (
+            format!(
+                "{}/events/{}/{}",
+                scope.base,
+                urlencode(calendar),
+                urlencode(item)
+            ),
+            recurring,
+            occurrence.map(|o| o.to_string()).unwrap_or_default(),
+        ),
+        None => (format!("{}/events", scope.base), false, String::new()),
+    };
+    let page = render(
+        status,
+        &EventPage {
+            site: &state.config.site,
+            section: "calendar",
+            viewer,
+            base: &scope.base,
+            errors,
+            form,
+            action,
+            existing: existing.is_some(),
+            recurring,
+            occurrence,
+            calendars: scope
+                .calendars
+                .iter()
+                .filter(|c| c.accepts("VEVENT"))
+                .map(|c| {
+                    (
+                        c.path.clone(),
+                        c.displayname.clone().unwrap_or_else(|| c.path.clone()),
+                    )
+                })
+                .collect(),
+            zones: zone_names(),
+        },
+    );
+    scope.log(page, viewer, None)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct OccurrenceQuery {
+    occurrence: String,
+    tz: String,
+}
+
+pub async fn edit_event_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((calendar, item)): Path<(String, String)>,
+    Query(query): Query<OccurrenceQuery>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar").await?;
+    show_edit_form(
+        &state,
+        &viewer,
+        &headers,
+        &scope,
+        (&calendar, &item),
+        &query,
+    )
+    .await
+}
+
+/// Reads an event the scope may edit: the calendar, the item's text
+/// parsed, and its ETag (for a safe write back).
+async fn load_event(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    (calendar, item): (&str, &str),
+) -> Result<(Collection, Component, String), Response> {
+    let guard = Guard::new(state, viewer);
+    let not_found = || page::not_found_page(&state.config.site, viewer);
+    let collection = scope.find(state, viewer, calendar)?;
+    let stored = state
+        .store
+        .item(collection.id, item)
+        .await
+        .map_err(|e| guard.store_error(&e))?
+        .ok_or_else(not_found)?;
+    let parsed = std::str::from_utf8(&stored.data)
+        .ok()
+        .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
+        .ok_or_else(not_found)?;
+    if scope.detail != Detail::Full && parsed.components.iter().any(occurrences::is_private) {
+        // Share-link visitors never see (nor overwrite) private events.
+        return Err(not_found());
+    }
+    Ok((collection, parsed, stored.meta.etag))
+}
+
+pub(crate) async fn show_edit_form(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    scope: &Scope,
+    (calendar, item): (&str, &str),
+    query: &OccurrenceQuery,
+) -> Result<Response, Response> {
+    if !scope.can_write {
+        return Err(page::not_found_page(&state.config.site, viewer));
+    }
+    let (_, parsed, _) = load_event(state, viewer, scope, (calendar, item)).await?;
+    let zone = reader_zone(headers, &query.tz);
+    let occurrence = query.occurrence.parse::<i64>().ok();
+    let ctx = almanac_ical::EvalContext {
+        floating_tz: Some(zone),
+        max_instances: state.config.limits.max_instances,
+    };
+    let instances = almanac_ical::instances(&parsed, None, &ctx);
+    let instance = instances
+        .iter()
+        .find(|i| occurrence.is_none() || i.recurrence_id == occurrence)
+        .or_else(|| instances.first())
+        .copied();
+    let Some(instance) = instance else {
+        return Err(page::not_found_page(&state.config.site, viewer));
+    };
+    let component = &parsed.components[instance.component_index];
+    let at = |t: i64| {
+        zone.timestamp_opt(t, 0)
+            .single()
+            .unwrap_or_else(|| chrono::Utc::now().with_timezone(&zone))
+    };
+    let all_day = component
+        .property("DTSTART")
+        .is_some_and(|p| p.param("VALUE") == Some("DATE") || p.value.len() == 8);
+    let mut form = editor::form_for(
+        component,
+        at(instance.start),
+        at(instance.end.max(instance.start)),
+        all_day,
+    );
+    calendar.clone_into(&mut form.calendar);
+    form.view_tz.clone_from(&query.tz);
+    let recurring = instance.recurrence_id.is_some();
+    if recurring {
+        // The master's rule shows in the form for "the whole series".
+        if let Some(master) = parsed
+            .components
+            .iter()
+            .find(|c| c.is("VEVENT") && c.property("RECURRENCE-ID").is_none())
+        {
+            let series = editor::form_for(master, at(instance.start), at(instance.end), all_day);
+            form.repeat = series.repeat;
+            form.interval = series.interval;
+            form.ends = series.ends;
+            form.until = series.until;
+            form.count = series.count;
+            form.day_mo = series.day_mo;
+            form.day_tu = series.day_tu;
+            form.day_we = series.day_we;
+            form.day_th = series.day_th;
+            form.day_fr = series.day_fr;
+            form.day_sa = series.day_sa;
+            form.day_su = series.day_su;
+        }
+        "this".clone_into(&mut form.scope);
+    }
+    if form.repeat.is_empty() {
+        "none".clone_into(&mut form.repeat);
+    }
+    Ok(event_page(
+        state,
+        viewer,
+        scope,
+        StatusCode::OK,
+        Vec::new(),
+        form,
+        Some((calendar, item, recurring, instance.recurrence_id)),
+    ))
+}
+
+pub async fn create_event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<EventForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar").await?;
+    save_new_event(&state, &viewer, &scope, form).await
+}
+
+pub(crate) async fn save_new_event(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    form: EventForm,
+) -> Result<Response, Response> {
+    let guard = Guard::new(state, viewer);
+    guard.change(&form.csrf).await?;
+    if !scope.can_write {
+        return Err(page::not_found_page(&state.config.site, viewer));
+    }
+    let Some(calendar) = scope.calendar(&form.calendar).cloned() else {
+        return Ok(event_page(
+            state,
+            viewer,
+            scope,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["Choose one of your calendars."],
+            form,
+            None,
+        ));
+    };
+    let data = match form.check() {
+        Ok(data) => data,
+        Err(errors) => {
+            return Ok(event_page(
+                state,
+                viewer,
+                scope,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                form,
+                None,
+            ));
+        }
+    };
+    let uid = editor::new_uid();
+    let object = editor::new_object(editor::new_event(&uid, &data));
+    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    match store_object(
+        state,
+        scope,
+        &calendar,
+        &name,
+        &object,
+        WriteCondition::IfAbsent,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(message) => return Ok(write_refused(state, viewer, &message)),
+    }
+    let back = redirect(&back_to_week(scope, &form));
+    Ok(scope.log(back, viewer, Some("web_write")))
+}
+
+/// The week of the event, in the zone the reader was viewing.
+fn back_to_week(scope: &Scope, form: &EventForm) -> String {
+    let mut url = format!(
+        "{}?view=week&date={}",
+        scope.base,
+        urlencode(&form.start_date)
+    );
+    if !form.view_tz.is_empty() {
+        let _ = write!(url, "&tz={}", urlencode(&form.view_tz));
+    }
+    url
+}
+
+pub async fn update_event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((calendar, item)): Path<(String, String)>,
+    Form(form): Form<EventForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar").await?;
+    save_existing_event(&state, &viewer, &headers, &scope, (&calendar, &item), form).await
+}
+
+pub(crate) async fn save_existing_event(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    scope: &Scope,
+    (calendar, item): (&str, &str),
+    form: EventForm,
+) -> Result<Response, Response> {
+    let guard = Guard::new(state, viewer);
+    guard.change(&form.csrf).await?;
+    if !scope.can_write {
+        return Err(page::not_found_page(&state.config.site, viewer));
+    }
+    let (collection, mut parsed, etag) = load_event(state, viewer, scope, (calendar, item)).await?;
+    // The zone the occurrence was picked in: an all-day occurrence's date
+    // depends on it.
+    let zone = reader_zone(headers, &form.view_tz);
+    let occurrence = form.occurrence.parse::<i64>().ok();
+    let one = form.scope == "this" && occurrence.is_some();
+    let back = redirect(&back_to_week(scope, &form));
+    if form.action == "delete" {
+        if one {
+            editor::delete_occurrence(&mut parsed, occurrence.unwrap_or_default(), zone);
+        } else {
+            state
+                .store
+                .delete_item(
+                    collection.id,
+                    item,
+                    &WriteCondition::IfMatch(etag),
+                    scope.origin(),
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::PreconditionFailed | StoreError::NotFound => {
+                        write_refused(state, viewer, "The event changed meanwhile.")
+                    }
+                    other => guard.store_error(&other),
+                })?;
+            return Ok(scope.log(back, viewer, Some("web_write")));
+        }
+    } else {
+        let data = match form.check() {
+            Ok(data) => data,
+            Err(errors) => {
+                let existing = Some((calendar, item, occurrence.is_some(), occurrence));
+                return Ok(event_page(
+                    state,
+                    viewer,
+                    scope,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    errors,
+                    form,
+                    existing,
+                ));
+            }
+        };
+        let changed = if one {
+            editor::edit_occurrence(&mut parsed, occurrence.unwrap_or_default(), &data, zone)
+        } else {
+            editor::edit_series(&mut parsed, &data)
+        };
+        if !changed {
+            return Ok(write_refused(
+                state,
+                viewer,
+                "This event cannot be edited here.",
+            ));
+        }
+    }
+    if let Err(message) = store_object(
+        state,
+        scope,
+        &collection,
+        item,
+        &parsed,
+        WriteCondition::IfMatch(etag),
+    )
+    .await
+    {
+        return Ok(write_refused(state, viewer, &message));
+    }
+    Ok(scope.log(back, viewer, Some("web_write")))
+}

@@ -1,0 +1,98 @@
+//! The web calendar and share pages (SPEC §4): month, week and agenda
+//! views, the event and task forms, calendar management with import and
+//! export, share links, and the same pages for a link's visitor. Everything
+//! is read from and written to the same calendar objects the sync clients
+//! use, through `almanac_service::objects`.
+//!
+//! Layers, bottom up:
+//! - `occurrences`: what a range of days holds, in the reader's zone.
+//! - `editor`: forms to iCalendar (series, one occurrence, tasks).
+//! - `scope`: whose calendars a page shows, and the write path.
+//! - `view` (the views), `events` (the event form), `tasks`, `manage`
+//!   (calendars, import, export).
+//! - `share`: share links, and what a link gives its visitor.
+
+// Page handlers return finished error pages as the `Err` of a `Result`, so
+// `?` can stop a form at its first failed check.
+#![allow(clippy::result_large_err)]
+
+mod editor;
+mod events;
+mod manage;
+mod occurrences;
+mod scope;
+mod share;
+mod tasks;
+mod view;
+
+use almanac_service::AppState;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The web calendar and what a share link's visitor sees.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/calendar", get(view::view))
+        .route("/calendar/new", get(events::new_event_form))
+        .route("/calendar/events", post(events::create_event))
+        .route(
+            "/calendar/events/{calendar}/{item}",
+            get(events::edit_event_form).post(events::update_event),
+        )
+        .route(
+            "/calendar/tasks",
+            get(tasks::tasks_page).post(tasks::create_task),
+        )
+        .route(
+            "/calendar/tasks/{calendar}/{item}",
+            post(tasks::task_action),
+        )
+        .route(
+            "/calendar/calendars",
+            get(manage::calendars_page).post(manage::create_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}",
+            post(manage::update_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/import",
+            post(manage::import_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/export.ics",
+            get(manage::export_calendar),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/share",
+            get(share::links_page).post(share::create_link),
+        )
+        .route(
+            "/calendar/calendars/{calendar}/share/{id}/{action}",
+            post(share::link_action),
+        )
+        .route("/s/{token}", get(share::visitor_view))
+        .route("/s/{token}/calendar.ics", get(share::visitor_ics))
+        .route("/s/{token}/new", get(share::visitor_new))
+        .route("/s/{token}/events", post(share::visitor_create))
+        .route(
+            "/s/{token}/events/{calendar}/{item}",
+            get(share::visitor_edit_form).post(share::visitor_update),
+        )
+}
+
+/// `/static/calendar.js`: the small script of the calendar pages (the
+/// reader's zone, hidden calendars). It needs no session.
+#[allow(clippy::unused_async)] // an axum handler, routed by the shell
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/calendar.js"),
+    )
+        .into_response()
+}

@@ -1,0 +1,189 @@
+//! Whose calendars a page shows and what the reader may do with them (the
+//! owner, or a share link's visitor), and the one way the web calendar
+//! writes an object.
+
+use crate::occurrences::Detail;
+use almanac_ical::Component;
+use almanac_service::access_log::AuthKind;
+use almanac_service::guard::{log_event, Guard};
+use almanac_service::objects::Writer;
+use almanac_service::page::{self};
+use almanac_service::session::Viewer;
+use almanac_service::share_link;
+use almanac_service::AppState;
+use almanac_store::{Collection, NewItem, Origin, ShareLink, StoreError, User, WriteCondition};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono_tz::Tz;
+
+/// Whose calendars a page shows and what the reader may do with them.
+pub(crate) struct Scope {
+    pub owner: User,
+    /// The calendars on the page: all of the owner's, or the shared one.
+    pub calendars: Vec<Collection>,
+    /// The path the pages live under: `/calendar` or `/s/{token}`.
+    pub base: String,
+    pub detail: Detail,
+    pub can_write: bool,
+    pub link: Option<ShareLink>,
+}
+
+impl Scope {
+    /// The logged-in owner's calendars.
+    pub(crate) async fn owner(
+        state: &AppState,
+        viewer: &Viewer,
+        here: &str,
+    ) -> Result<Self, Response> {
+        let guard = Guard::new(state, viewer);
+        let user = guard.user(here)?.clone();
+        let calendars = own_calendars(state, &user)
+            .await
+            .map_err(|e| guard.store_error(&e))?;
+        Ok(Self {
+            owner: user,
+            calendars,
+            base: "/calendar".to_owned(),
+            detail: Detail::Full,
+            can_write: true,
+            link: None,
+        })
+    }
+
+    pub(crate) fn calendar(&self, path: &str) -> Option<&Collection> {
+        self.calendars.iter().find(|c| c.path == path)
+    }
+
+    /// One of the scope's calendars, or the 404 page.
+    pub(crate) fn find(
+        &self,
+        state: &AppState,
+        viewer: &Viewer,
+        path: &str,
+    ) -> Result<Collection, Response> {
+        self.calendar(path)
+            .cloned()
+            .ok_or_else(|| page::not_found_page(&state.config.site, viewer))
+    }
+
+    /// Where this scope's writes come from, for the change log.
+    pub(crate) fn origin(&self) -> Origin {
+        if self.is_visitor() {
+            Origin::Share
+        } else {
+            Origin::Web
+        }
+    }
+
+    pub(crate) fn is_visitor(&self) -> bool {
+        self.link.is_some()
+    }
+
+    /// The access-log fields: visitors are counted under the owner. Share
+    /// pages send no Referer onwards (their address holds the token).
+    pub(crate) fn log(
+        &self,
+        mut response: Response,
+        viewer: &Viewer,
+        event: Option<&'static str>,
+    ) -> Response {
+        if self.is_visitor() {
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                header::HeaderValue::from_static("no-referrer"),
+            );
+            log_event(
+                response,
+                &self.owner.name,
+                AuthKind::Ticket,
+                event.or(Some("share_visit")),
+            )
+        } else {
+            log_event(response, viewer.name(), AuthKind::Session, event)
+        }
+    }
+}
+
+async fn own_calendars(state: &AppState, user: &User) -> Result<Vec<Collection>, StoreError> {
+    Ok(state
+        .store
+        .child_collections(user.id, "")
+        .await?
+        .into_iter()
+        .filter(Collection::is_calendar)
+        .collect())
+}
+
+/// A calendar's colour, only when it is a plain hex colour (it goes into
+/// an SVG attribute).
+pub(crate) fn safe_color(color: Option<&str>) -> String {
+    let color = color.unwrap_or_default();
+    let hex = color.strip_prefix('#').unwrap_or_default();
+    if matches!(hex.len(), 6 | 8) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        color[..7].to_owned()
+    } else {
+        "#1f5fbf".to_owned()
+    }
+}
+
+/// The reader's time zone: `?tz=`, else the `almanac_tz` cookie (set by a
+/// small script or the zone form), else UTC.
+pub(crate) fn reader_zone(headers: &HeaderMap, asked: &str) -> Tz {
+    if let Some(zone) = almanac_ical::timezone::named_zone(asked) {
+        return zone;
+    }
+    almanac_service::session::cookie(headers, "almanac_tz")
+        .map(|v| v.replace("%2F", "/"))
+        .and_then(|name| almanac_ical::timezone::named_zone(&name))
+        .unwrap_or(Tz::UTC)
+}
+
+pub(crate) fn urlencode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Validates and writes a calendar object as the scope's writer (web or
+/// share), exactly as a sync client's PUT would be checked.
+pub(crate) async fn store_object(
+    state: &AppState,
+    scope: &Scope,
+    calendar: &Collection,
+    name: &str,
+    object: &Component,
+    condition: WriteCondition,
+) -> Result<(), String> {
+    let owner = share_link::acting_owner(&scope.owner);
+    let writer = Writer {
+        state,
+        owner: &owner,
+        origin: scope.origin(),
+    };
+    // Every TZID the object uses gets its VTIMEZONE (RFC 5545 §3.6.5).
+    let mut object = object.clone();
+    almanac_ical::zone_definition::add_missing(&mut object);
+    let text = object.to_ics();
+    let index = writer
+        .check(calendar, None, text.as_bytes())
+        .map_err(|e| e.message)?;
+    let item = NewItem {
+        content_type: "text/calendar; charset=utf-8",
+        data: text.as_bytes(),
+        calendar: Some(index),
+        origin: scope.origin(),
+    };
+    writer
+        .write(calendar, name, &item, &condition)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.message)
+}
+
+pub(crate) fn write_refused(state: &AppState, viewer: &Viewer, message: &str) -> Response {
+    page::error_page(
+        &state.config.site,
+        viewer,
+        StatusCode::CONFLICT,
+        "The change could not be saved",
+        &format!("{message} Go back, reload the page and try again."),
+    )
+}

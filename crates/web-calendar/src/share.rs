@@ -1,0 +1,445 @@
+//! Share links (tickets): the owner makes, lists, regenerates and revokes
+//! them; a visitor with a link gets that one calendar on the web, as a
+//! webcal subscription, and over CalDAV, with exactly the link's rights.
+//!
+//! A token is 256 random bits shown once; the database keeps its SHA-256.
+
+use crate::events::{NewQuery, OccurrenceQuery};
+use crate::occurrences::Detail;
+use crate::scope::{urlencode, Scope};
+use crate::view::ViewQuery;
+use almanac_service::config::Site;
+use almanac_service::guard::{redirect, Guard};
+use almanac_service::page::time_text;
+use almanac_service::page::{self, render};
+use almanac_service::session::Viewer;
+use almanac_service::AppState;
+use almanac_service::{share_link, token};
+use almanac_store::SharePermission;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+
+struct LinkRow {
+    id: i64,
+    label: String,
+    permission: &'static str,
+    created: String,
+    expires: String,
+    last_used: String,
+    uses: i64,
+}
+
+/// The addresses a new (or regenerated) link gives, shown once.
+struct NewLink {
+    web: String,
+    webcal: String,
+    caldav: String,
+    permission: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "calendar/share.html")]
+struct SharePage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    errors: Vec<&'static str>,
+    calendar: String,
+    name: String,
+    links: Vec<LinkRow>,
+    created: Option<NewLink>,
+}
+
+fn permission_text(permission: SharePermission) -> &'static str {
+    match permission {
+        SharePermission::Read => "See events",
+        SharePermission::Write => "See and edit events",
+        SharePermission::FreeBusy => "See only busy times",
+    }
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    calendar: &str,
+    status: StatusCode,
+    errors: Vec<&'static str>,
+    created: Option<NewLink>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
+    let guard = Guard::new(state, viewer);
+    let collection = scope.find(state, viewer, calendar)?;
+    let links = state
+        .store
+        .share_links(collection.id)
+        .await
+        .map_err(|e| guard.store_error(&e))?
+        .into_iter()
+        .map(|l| LinkRow {
+            id: l.id,
+            permission: permission_text(l.permission()),
+            created: time_text(l.created_at),
+            expires: l.expires_at.map_or_else(|| "never".to_owned(), time_text),
+            last_used: l
+                .last_used_at
+                .map_or_else(|| "not yet".to_owned(), time_text),
+            uses: l.use_count,
+            label: l.label,
+        })
+        .collect();
+    let mut page = render(
+        status,
+        &SharePage {
+            site: &state.config.site,
+            section: "calendar",
+            viewer,
+            errors,
+            calendar: collection.path.clone(),
+            name: collection
+                .displayname
+                .clone()
+                .unwrap_or(collection.path.clone()),
+            links,
+            created,
+        },
+    );
+    // A page that shows a token must not be kept anywhere.
+    page.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(page)
+}
+
+pub async fn links_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(calendar): Path<String>,
+) -> Result<Response, Response> {
+    show(&state, &viewer, &calendar, StatusCode::OK, Vec::new(), None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewLinkForm {
+    csrf: String,
+    permission: String,
+    label: String,
+    /// Days until the link stops working; empty: never.
+    expires_days: String,
+}
+
+fn addresses(state: &AppState, token: &str, permission: SharePermission) -> NewLink {
+    let base = state.config.site.base_url.trim_end_matches('/');
+    let host = base.split_once("://").map_or(base, |(_, rest)| rest);
+    NewLink {
+        web: format!("{base}/s/{token}"),
+        webcal: format!("webcal://{host}/s/{token}/calendar.ics"),
+        caldav: format!("{base}/dav/s/{token}/"),
+        permission: permission_text(permission),
+    }
+}
+
+pub async fn create_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(calendar): Path<String>,
+    Form(form): Form<NewLinkForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let collection = scope.find(&state, &viewer, &calendar)?;
+    let mut errors = Vec::new();
+    let permission = SharePermission::parse(&form.permission);
+    if permission.is_none() {
+        errors.push("Choose what the link lets people do.");
+    }
+    let label = form.label.trim();
+    if label.chars().count() > 100 || label.chars().any(char::is_control) {
+        errors.push("The label may have at most 100 characters on one line.");
+    }
+    let expires_at = match form.expires_days.trim() {
+        "" | "0" => None,
+        days => {
+            if let Ok(days @ 1..=3650) = days.parse::<i64>() {
+                Some(chrono::Utc::now().timestamp() + days * 86_400)
+            } else {
+                errors.push("A link lasts 1 to 3650 days, or leave the field empty for no end.");
+                None
+            }
+        }
+    };
+    let Some(permission) = permission.filter(|_| errors.is_empty()) else {
+        return show(
+            &state,
+            &viewer,
+            &calendar,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            None,
+        )
+        .await;
+    };
+    let token = token::new_token();
+    state
+        .store
+        .create_share_link(
+            collection.id,
+            &token::token_hash(&token),
+            permission,
+            label,
+            expires_at,
+        )
+        .await
+        .map_err(|e| guard.store_error(&e))?;
+    let created = addresses(&state, &token, permission);
+    show(
+        &state,
+        &viewer,
+        &calendar,
+        StatusCode::CREATED,
+        Vec::new(),
+        Some(created),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LinkAction {
+    csrf: String,
+}
+
+/// `POST .../share/{id}/{revoke|regenerate}`.
+pub async fn link_action(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((calendar, id, action)): Path<(String, i64, String)>,
+    Form(form): Form<LinkAction>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.csrf(&form.csrf)?;
+    let not_found = || page::not_found_page(&state.config.site, &viewer);
+    let collection = scope.find(&state, &viewer, &calendar)?;
+    let fail = |e: almanac_store::StoreError| match e {
+        almanac_store::StoreError::NotFound => not_found(),
+        other => guard.store_error(&other),
+    };
+    match action.as_str() {
+        "revoke" => {
+            state
+                .store
+                .delete_share_link(collection.id, id)
+                .await
+                .map_err(fail)?;
+            Ok(redirect(&format!(
+                "/calendar/calendars/{}/share",
+                urlencode(&calendar)
+            )))
+        }
+        "regenerate" => {
+            let token = token::new_token();
+            state
+                .store
+                .regenerate_share_link(collection.id, id, &token::token_hash(&token))
+                .await
+                .map_err(fail)?;
+            let permission = state
+                .store
+                .share_links(collection.id)
+                .await
+                .map_err(fail)?
+                .iter()
+                .find(|l| l.id == id)
+                .map_or(
+                    SharePermission::FreeBusy,
+                    almanac_store::ShareLink::permission,
+                );
+            let created = addresses(&state, &token, permission);
+            show(
+                &state,
+                &viewer,
+                &calendar,
+                StatusCode::OK,
+                Vec::new(),
+                Some(created),
+            )
+            .await
+        }
+        _ => Err(not_found()),
+    }
+}
+
+impl Scope {
+    /// What a share link opens, or the page that says it does not work.
+    async fn shared(state: &AppState, viewer: &Viewer, token: &str) -> Result<Self, Response> {
+        let guard = Guard::new(state, viewer);
+        let Some(shared) = share_link::open(state, token)
+            .await
+            .map_err(|e| guard.store_error(&e))?
+        else {
+            return Err(page::error_page(
+                &state.config.site,
+                viewer,
+                StatusCode::NOT_FOUND,
+                "This link does not work",
+                "The calendar's owner may have revoked it, or it expired, or it is not complete. Ask the owner for a new link.",
+            ));
+        };
+        let permission = shared.link.permission();
+        Ok(Self {
+            owner: shared.owner,
+            calendars: vec![shared.calendar],
+            base: format!("/s/{token}"),
+            detail: if permission == SharePermission::FreeBusy {
+                Detail::BusyOnly
+            } else {
+                Detail::Public
+            },
+            can_write: permission == SharePermission::Write,
+            link: Some(shared.link),
+        })
+    }
+}
+
+pub async fn visitor_view(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    let scope = Scope::shared(&state, &viewer, &token).await?;
+    crate::view::show_view(
+        &state,
+        &viewer,
+        &headers,
+        &scope,
+        &ViewQuery::from_pairs(pairs),
+    )
+    .await
+}
+
+pub async fn visitor_new(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Query(query): Query<NewQuery>,
+) -> Result<Response, Response> {
+    let scope = Scope::shared(&state, &viewer, &token).await?;
+    if !scope.can_write {
+        return Err(page::not_found_page(&state.config.site, &viewer));
+    }
+    Ok(crate::events::show_new_form(
+        &state, &viewer, &headers, &scope, &query,
+    ))
+}
+
+pub async fn visitor_create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+    Form(form): Form<crate::editor::EventForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::shared(&state, &viewer, &token).await?;
+    crate::events::save_new_event(&state, &viewer, &scope, form).await
+}
+
+pub async fn visitor_edit_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((token, calendar, item)): Path<(String, String, String)>,
+    Query(query): Query<OccurrenceQuery>,
+) -> Result<Response, Response> {
+    let scope = Scope::shared(&state, &viewer, &token).await?;
+    crate::events::show_edit_form(
+        &state,
+        &viewer,
+        &headers,
+        &scope,
+        (&calendar, &item),
+        &query,
+    )
+    .await
+}
+
+pub async fn visitor_update(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((token, calendar, item)): Path<(String, String, String)>,
+    Form(form): Form<crate::editor::EventForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::shared(&state, &viewer, &token).await?;
+    crate::events::save_existing_event(&state, &viewer, &headers, &scope, (&calendar, &item), form)
+        .await
+}
+
+/// `/s/{token}/calendar.ics`: the webcal subscription (Outlook, Apple
+/// Calendar, Google): private events as busy times; free-busy links only
+/// busy times.
+pub async fn visitor_ics(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let shared = match share_link::open(&state, &token).await {
+        Ok(Some(shared)) => shared,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                "This share link does not work (revoked, expired or mistyped).\n",
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "webcal share: database");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The calendar cannot be read right now.\n",
+            )
+                .into_response();
+        }
+    };
+    let busy_only = shared.link.permission() == SharePermission::FreeBusy;
+    match almanac_service::objects::shared_calendar_file(
+        &state.store,
+        &shared.calendar,
+        Some(busy_only),
+    )
+    .await
+    {
+        Ok((name, body)) => {
+            let response = (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "text/calendar; charset=utf-8".to_owned(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!(
+                            "inline; filename=\"{}.ics\"",
+                            almanac_service::objects::sanitize_file_name(&name)
+                        ),
+                    ),
+                ],
+                body,
+            )
+                .into_response();
+            share_link::visit_log(response, &shared.owner.name, Some("share_visit"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "webcal share: database");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The calendar cannot be read right now.\n",
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The task list: tasks of every calendar that holds them, a form for a
+//! new one, and done/undone/delete.
+
+use crate::editor;
+use crate::occurrences::{self, Task};
+use crate::scope::{store_object, write_refused, Scope};
+use almanac_service::config::Site;
+use almanac_service::guard::{redirect, Guard};
+use almanac_service::page::{self, render};
+use almanac_service::session::Viewer;
+use almanac_service::AppState;
+use almanac_store::WriteCondition;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "calendar/tasks.html")]
+struct TasksPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    errors: Vec<&'static str>,
+    tasks: Vec<Task>,
+    /// (path, name) of calendars that take tasks.
+    lists: Vec<(String, String)>,
+}
+
+pub async fn tasks_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
+    show(&state, &viewer, &scope, StatusCode::OK, Vec::new()).await
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    status: StatusCode,
+    errors: Vec<&'static str>,
+) -> Result<Response, Response> {
+    let guard = Guard::new(state, viewer);
+    let tasks = occurrences::tasks(&state.store, &scope.calendars)
+        .await
+        .map_err(|e| guard.store_error(&e))?;
+    Ok(render(
+        status,
+        &TasksPage {
+            site: &state.config.site,
+            section: "calendar",
+            viewer,
+            errors,
+            tasks,
+            lists: scope
+                .calendars
+                .iter()
+                .filter(|c| c.accepts("VTODO"))
+                .map(|c| {
+                    (
+                        c.path.clone(),
+                        c.displayname.clone().unwrap_or_else(|| c.path.clone()),
+                    )
+                })
+                .collect(),
+        },
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewTask {
+    csrf: String,
+    calendar: String,
+    title: String,
+    due: String,
+}
+
+pub async fn create_task(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<NewTask>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let title = form.title.trim();
+    let mut errors = Vec::new();
+    if title.is_empty() || title.chars().count() > 500 {
+        errors.push("Give the task a title (at most 500 characters).");
+    }
+    if almanac_ical::forbidden_control(title).is_some() {
+        errors.push(crate::editor::CONTROL_CHARACTERS);
+    }
+    let due = match form.due.trim() {
+        "" => None,
+        text => {
+            if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Some(day)
+            } else {
+                errors.push("Give the due date as a date.");
+                None
+            }
+        }
+    };
+    let calendar = scope
+        .calendar(&form.calendar)
+        .filter(|c| c.accepts("VTODO"))
+        .cloned();
+    if calendar.is_none() {
+        errors.push("Choose a calendar that keeps tasks.");
+    }
+    let Some(calendar) = calendar.filter(|_| errors.is_empty()) else {
+        return show(
+            &state,
+            &viewer,
+            &scope,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        )
+        .await;
+    };
+    let uid = editor::new_uid();
+    let object = editor::new_object(editor::new_task(&uid, title, due));
+    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    if let Err(message) = store_object(
+        &state,
+        &scope,
+        &calendar,
+        &name,
+        &object,
+        WriteCondition::IfAbsent,
+    )
+    .await
+    {
+        return Ok(write_refused(&state, &viewer, &message));
+    }
+    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some("web_write")))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TaskAction {
+    csrf: String,
+    /// done, open or delete
+    action: String,
+}
+
+pub async fn task_action(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((calendar, item)): Path<(String, String)>,
+    Form(form): Form<TaskAction>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let not_found = || page::not_found_page(&state.config.site, &viewer);
+    let collection = scope.find(&state, &viewer, &calendar)?;
+    let stored = state
+        .store
+        .item(collection.id, &item)
+        .await
+        .map_err(|e| guard.store_error(&e))?
+        .ok_or_else(not_found)?;
+    let etag = stored.meta.etag.clone();
+    if form.action == "delete" {
+        state
+            .store
+            .delete_item(
+                collection.id,
+                &item,
+                &WriteCondition::IfMatch(etag),
+                scope.origin(),
+            )
+            .await
+            .map_err(|_| write_refused(&state, &viewer, "The task changed meanwhile."))?;
+    } else {
+        let mut parsed = std::str::from_utf8(&stored.data)
+            .ok()
+            .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
+            .ok_or_else(not_found)?;
+        if !editor::set_task_done(&mut parsed, form.action == "done") {
+            return Err(not_found());
+        }
+        if let Err(message) = store_object(
+            &state,
+            &scope,
+            &collection,
+            &item,
+            &parsed,
+            WriteCondition::IfMatch(etag),
+        )
+        .await
+        {
+            return Ok(write_refused(&state, &viewer, &message));
+        }
+    }
+    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some("web_write")))
+}

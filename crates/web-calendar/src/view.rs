@@ -1,0 +1,359 @@
+//! The month, week and agenda views.
+
+use crate::occurrences::{self, Detail, Entry};
+use crate::scope::{reader_zone, safe_color, urlencode, Scope};
+use almanac_service::config::Site;
+use almanac_service::guard::Guard;
+use almanac_service::page::render;
+use almanac_service::session::Viewer;
+use almanac_service::AppState;
+use almanac_store::Collection;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use std::fmt::Write as _;
+
+#[derive(Default)]
+pub struct ViewQuery {
+    view: String,
+    date: String,
+    tz: String,
+    /// Calendars to show (paths, comma-separated); empty: all.
+    show: String,
+}
+
+impl ViewQuery {
+    /// From the query string, where `show` may repeat (one checkbox each).
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut query = Self::default();
+        let mut shown = Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "view" => query.view = value,
+                "date" => query.date = value,
+                "tz" => query.tz = value,
+                "show" => shown.extend(
+                    value
+                        .split(',')
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned),
+                ),
+                _ => {}
+            }
+        }
+        query.show = shown.join(",");
+        query
+    }
+
+    /// What navigation links carry over (shown calendars, zone).
+    fn tail(&self) -> String {
+        let mut tail = String::new();
+        if !self.show.is_empty() {
+            tail.push_str("&show=");
+            tail.push_str(&urlencode(&self.show));
+        }
+        if !self.tz.is_empty() {
+            tail.push_str("&tz=");
+            tail.push_str(&urlencode(&self.tz));
+        }
+        tail
+    }
+}
+
+/// The calendars in the side bar, ticked when shown.
+fn choices(scope: &Scope, hidden: &[&str]) -> Vec<CalendarChoice> {
+    scope
+        .calendars
+        .iter()
+        .map(|c| CalendarChoice {
+            path: c.path.clone(),
+            name: c.displayname.clone().unwrap_or_else(|| c.path.clone()),
+            color: safe_color(c.color.as_deref()),
+            shown: !hidden.contains(&c.path.as_str()),
+        })
+        .collect()
+}
+
+/// The first day shown, how many days, and where Earlier and Later go.
+fn period(view: &str, date: NaiveDate) -> (NaiveDate, i64, NaiveDate, NaiveDate) {
+    match view {
+        "week" => {
+            let monday = date - Duration::days(i64::from(date.weekday().num_days_from_monday()));
+            (
+                monday,
+                7,
+                date - Duration::days(7),
+                date + Duration::days(7),
+            )
+        }
+        "agenda" => (
+            date,
+            30,
+            date - Duration::days(30),
+            date + Duration::days(30),
+        ),
+        _ => {
+            let month = date.with_day(1).unwrap_or(date);
+            let start = month - Duration::days(i64::from(month.weekday().num_days_from_monday()));
+            let prev = (month - Duration::days(1)).with_day(1).unwrap_or(month);
+            let next = (month + Duration::days(32)).with_day(1).unwrap_or(month);
+            (start, 42, prev, next)
+        }
+    }
+}
+
+fn heading(scope: &Scope, view: &str, date: NaiveDate, first: NaiveDate) -> String {
+    let whose = if scope.is_visitor() {
+        scope
+            .calendars
+            .first()
+            .map(|c| c.displayname.clone().unwrap_or_else(|| c.path.clone()))
+            .unwrap_or_default()
+    } else {
+        "Your calendar".to_owned()
+    };
+    let when = match view {
+        "month" => date.format("%B %Y").to_string(),
+        "week" => format!("Week of {}", first.format("%-d %B %Y")),
+        _ => format!("From {}", first.format("%-d %B %Y")),
+    };
+    format!("{whose}: {when}")
+}
+
+#[derive(Clone)]
+struct EntryView {
+    time: String,
+    /// The start alone (or "All day"), for the month grid.
+    start: String,
+    title: String,
+    location: String,
+    href: String,
+    color: String,
+    recurring: bool,
+}
+
+#[derive(Clone)]
+struct DayView {
+    label: String,
+    number: u32,
+    in_range: bool,
+    today: bool,
+    new_href: String,
+    entries: Vec<EntryView>,
+}
+
+struct CalendarChoice {
+    path: String,
+    name: String,
+    color: String,
+    shown: bool,
+}
+
+#[derive(Template)]
+#[template(path = "calendar/view.html")]
+struct ViewPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    heading: String,
+    base: &'a str,
+    view: &'a str,
+    date: String,
+    prev: String,
+    next: String,
+    today: String,
+    query_tail: String,
+    zone: String,
+    weeks: Vec<Vec<DayView>>,
+    days: Vec<DayView>,
+    calendars: Vec<CalendarChoice>,
+    can_write: bool,
+    visitor: bool,
+    busy_only: bool,
+    ics_href: String,
+    zones: &'static [&'static str],
+}
+
+/// Zone names for the zone form (all of the IANA database).
+pub(crate) fn zone_names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect())
+}
+
+pub async fn view(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar").await?;
+    show_view(
+        &state,
+        &viewer,
+        &headers,
+        &scope,
+        &ViewQuery::from_pairs(pairs),
+    )
+    .await
+}
+
+pub(crate) async fn show_view(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    scope: &Scope,
+    query: &ViewQuery,
+) -> Result<Response, Response> {
+    let guard = Guard::new(state, viewer);
+    let zone = reader_zone(headers, &query.tz);
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d").unwrap_or(today);
+    let view = match query.view.as_str() {
+        "week" => "week",
+        "agenda" => "agenda",
+        _ => "month",
+    };
+    let hidden: Vec<&str> = if query.show.is_empty() {
+        Vec::new()
+    } else {
+        scope
+            .calendars
+            .iter()
+            .map(|c| c.path.as_str())
+            .filter(|p| !query.show.split(',').any(|s| s == *p))
+            .collect()
+    };
+    let shown: Vec<Collection> = scope
+        .calendars
+        .iter()
+        .filter(|c| !hidden.contains(&c.path.as_str()))
+        .cloned()
+        .collect();
+    let (first, days, prev, next) = period(view, date);
+    let midnight = |d: NaiveDate| {
+        zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map_or(0, |t| t.timestamp())
+    };
+    let last = first + Duration::days(days);
+    let entries = occurrences::entries(
+        &state.store,
+        &shown,
+        zone,
+        (midnight(first), midnight(last)),
+        scope.detail,
+        state.config.limits.max_instances,
+    )
+    .await
+    .map_err(|e| guard.store_error(&e))?;
+    let query_tail = query.tail();
+    let mut day_views: Vec<DayView> = (0..days)
+        .map(|n| {
+            let day = first + Duration::days(n);
+            day_view(
+                scope,
+                (day, today),
+                view != "month" || day.month() == date.month(),
+                &entries,
+                &query_tail,
+            )
+        })
+        .collect();
+    if view == "agenda" {
+        day_views.retain(|d| !d.entries.is_empty());
+    }
+    let weeks = if view == "month" {
+        day_views.chunks(7).map(<[DayView]>::to_vec).collect()
+    } else {
+        Vec::new()
+    };
+    let page = render(
+        StatusCode::OK,
+        &ViewPage {
+            site: &state.config.site,
+            section: "calendar",
+            viewer,
+            heading: heading(scope, view, date, first),
+            base: &scope.base,
+            view,
+            date: date.format("%Y-%m-%d").to_string(),
+            prev: prev.format("%Y-%m-%d").to_string(),
+            next: next.format("%Y-%m-%d").to_string(),
+            today: today.format("%Y-%m-%d").to_string(),
+            query_tail,
+            zone: zone.name().to_owned(),
+            weeks,
+            days: if view == "month" {
+                Vec::new()
+            } else {
+                day_views
+            },
+            calendars: choices(scope, &hidden),
+            can_write: scope.can_write,
+            visitor: scope.is_visitor(),
+            busy_only: scope.detail == Detail::BusyOnly,
+            ics_href: if scope.is_visitor() {
+                format!("{}/calendar.ics", scope.base)
+            } else {
+                String::new()
+            },
+            zones: zone_names(),
+        },
+    );
+    Ok(scope.log(page, viewer, None))
+}
+
+fn day_view(
+    scope: &Scope,
+    (day, today): (NaiveDate, NaiveDate),
+    in_range: bool,
+    entries: &[Entry],
+    tail: &str,
+) -> DayView {
+    let date = day.format("%Y-%m-%d").to_string();
+    DayView {
+        label: day.format("%A %-d %B").to_string(),
+        number: day.day(),
+        in_range,
+        today: day == today,
+        new_href: if scope.can_write {
+            format!("{}/new?date={date}{tail}", scope.base)
+        } else {
+            String::new()
+        },
+        entries: entries
+            .iter()
+            .filter(|e| e.touches(day))
+            .map(|e| EntryView {
+                time: e.time_text(),
+                start: if e.all_day {
+                    "All day".to_owned()
+                } else {
+                    e.start.format("%H:%M").to_string()
+                },
+                title: e.title.clone(),
+                location: e.location.clone(),
+                href: if scope.can_write && !e.hidden {
+                    let mut href = format!(
+                        "{}/events/{}/{}",
+                        scope.base,
+                        urlencode(&e.calendar),
+                        urlencode(&e.item)
+                    );
+                    if let Some(rid) = e.recurrence_id {
+                        let _ = write!(href, "?occurrence={rid}{tail}");
+                    } else if !tail.is_empty() {
+                        let _ = write!(href, "?{}", &tail[1..]);
+                    }
+                    href
+                } else {
+                    String::new()
+                },
+                color: safe_color(Some(&e.color)),
+                recurring: e.recurring,
+            })
+            .collect(),
+    }
+}
