@@ -27,20 +27,26 @@ export function freePort() {
 
 /**
  * Starts `almanac serve` on a free port. `config(base)` gives the TOML after
- * the `content_dir` line; `prepare(env, dataDir)` runs before the server
- * starts (to add users, load metrics...). The server's output goes to
- * `server.log` in the data directory.
+ * the `content_dir` line; `configFile: false` starts it with no
+ * configuration file at all, from the repository (a default install).
+ * `prepare(env, dataDir)` runs before the server starts (to add users, load
+ * metrics...). The server's output goes to `server.log` in the data
+ * directory.
  */
-export async function startServer({ config = () => '', prepare = () => {} } = {}) {
+export async function startServer({ config = () => '', prepare = () => {}, configFile = true } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'almanac-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const file = join(dataDir, 'almanac.toml');
-  writeFileSync(file, `content_dir = "${join(repo, 'content')}"\n${config(base)}`);
-  const env = { ...process.env, ALMANAC_CONFIG: file, ALMANAC_DATA_DIR: dataDir };
+  const env = { ...process.env, ALMANAC_DATA_DIR: dataDir };
+  delete env.ALMANAC_CONFIG;
+  if (configFile) {
+    const file = join(dataDir, 'almanac.toml');
+    writeFileSync(file, `content_dir = "${join(repo, 'content')}"\n${config(base)}`);
+    env.ALMANAC_CONFIG = file;
+  }
   await prepare(env, dataDir);
   const log = openSync(join(dataDir, 'server.log'), 'a');
-  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', log, log] });
+  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], { env, cwd: repo, stdio: ['ignore', log, log] });
   closeSync(log);
   let exited = null;
   child.on('exit', (code, signal) => { exited = { code, signal }; });

@@ -212,6 +212,26 @@ async fn open_current(config: &almanac_service::Config) -> Result<Store> {
     Ok(store)
 }
 
+/// Without `[site] base_url`, links follow the Host each request names.
+/// That is right on a loopback address (one person trying the service);
+/// on a public one, a request that names another host could put that host
+/// into the links a mail carries, so say what to set.
+fn warn_about_links(config: &almanac_service::Config, address: std::net::SocketAddr) {
+    if !config.site.base_url.trim().is_empty() {
+        return;
+    }
+    if address.ip().is_loopback() {
+        println!(
+            "Links in pages and mails use the address each request came in on (set [site] base_url to fix one)."
+        );
+    } else {
+        eprintln!(
+            "warning: [site] base_url is not set, so links in pages and mails follow the Host header of each request. \
+             Set it to the public address people use (e.g. https://calendar.example.org) before opening the service to the internet."
+        );
+    }
+}
+
 async fn serve(config: almanac_service::Config) -> Result<()> {
     let store = open_current(&config).await?;
     let log = match config.access_log_path() {
@@ -235,6 +255,7 @@ async fn serve(config: almanac_service::Config) -> Result<()> {
     } else {
         format!("http://{address}")
     };
+    warn_about_links(&config, address);
     monitor::spawn(store.clone(), &config, local_base);
     spawn_metrics_collection(store.clone(), &config);
     let state = AppState::new(store.clone(), config).map_err(anyhow::Error::msg)?;

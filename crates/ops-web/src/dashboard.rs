@@ -6,11 +6,12 @@ use crate::charts::{line_chart, number, sparkline};
 use crate::metrics_api::ReportCache;
 use almanac_metrics::{definition, Period, Report, Series};
 use almanac_service::config::Site;
-use almanac_service::page::render;
+use almanac_service::guard::redirect;
+use almanac_service::page::{self, render};
 use almanac_service::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
@@ -77,8 +78,22 @@ pub async fn page(
     client: almanac_service::rate_limit::ClientAddress,
     headers: HeaderMap,
 ) -> Response {
-    // Staff logged in on the site see it as well as Basic-auth admins.
-    if !viewer.is_admin() {
+    // Staff logged in on the site see it as well as Basic-auth admins; a
+    // person without credentials is sent to log in, not given a password
+    // dialog.
+    if !viewer.is_admin() && !state.config.metrics.public {
+        if viewer.user.is_some() {
+            return page::error_page(
+                &state.config.site,
+                &viewer,
+                StatusCode::FORBIDDEN,
+                "For staff only",
+                "The dashboard is for the people who run the service.",
+            );
+        }
+        if !headers.contains_key(header::AUTHORIZATION) {
+            return redirect("/login?next=/dashboard");
+        }
         if let Err(refusal) = crate::metrics_api::allowed(&state, &headers, client).await {
             return refusal;
         }

@@ -5,6 +5,7 @@
 use almanac_metrics::{definition, Period, Report, Series, CATALOGUE};
 use almanac_service::auth::AuthOutcome;
 use almanac_service::rate_limit::ClientAddress;
+use almanac_service::session;
 use almanac_service::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -75,7 +76,9 @@ fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-/// Lets the request through when the metrics are public or it comes from an admin.
+/// Lets the request through when the metrics are public or it comes from an
+/// admin: logged in on the site (the dashboard's CSV links), or with Basic
+/// credentials (scripts).
 #[allow(clippy::result_large_err)] // a finished refusal, built once per request
 pub(crate) async fn allowed(
     state: &AppState,
@@ -84,6 +87,16 @@ pub(crate) async fn allowed(
 ) -> Result<(), Response> {
     if state.config.metrics.public {
         return Ok(());
+    }
+    if let Some(user) = session::signed_in_user(state, headers).await {
+        return if user.is_admin.0 {
+            Ok(())
+        } else {
+            Err(problem(
+                StatusCode::FORBIDDEN,
+                "the metrics are for administrators",
+            ))
+        };
     }
     let authorization = headers
         .get(header::AUTHORIZATION)

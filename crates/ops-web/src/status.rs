@@ -6,6 +6,7 @@
 
 use almanac_service::config::Site;
 use almanac_service::page::{atom_response, link, person, render, time_text};
+use almanac_service::public_url::PublicUrl;
 use almanac_service::AppState;
 use almanac_store::{Incident, Maintenance, ProbeResult, Store, StoreError, Uptime};
 use askama::Template;
@@ -307,10 +308,10 @@ pub async fn json(State(state): State<AppState>) -> Response {
     .into_response()
 }
 
-pub async fn feed(State(state): State<AppState>) -> Response {
+pub async fn feed(State(state): State<AppState>, base: PublicUrl) -> Response {
     let (snapshot, _) = state.part::<StatusCache>().current(&state.store).await;
     let site = &state.config.site;
-    let base = site.base_url.trim_end_matches('/');
+    let base = base.as_str();
     let stamp = |unix: i64| {
         chrono::DateTime::from_timestamp(unix, 0)
             .unwrap_or_default()

@@ -59,7 +59,8 @@ impl Default for Limits {
 #[serde(default, deny_unknown_fields)]
 pub struct Site {
     pub name: String,
-    /// The canonical address people use, for links in feeds and mails.
+    /// The canonical address people use, for links in pages, feeds and
+    /// mails. Empty: the address each request came in on.
     pub base_url: String,
     pub support_email: String,
     /// An SVG logo replacing the built-in one (shown beside the name).
@@ -72,7 +73,7 @@ impl Default for Site {
     fn default() -> Self {
         Self {
             name: "Almanac".to_owned(),
-            base_url: "http://127.0.0.1:8080".to_owned(),
+            base_url: String::new(),
             support_email: "support@example.org".to_owned(),
             logo_file: None,
             favicon_file: None,

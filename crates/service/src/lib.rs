@@ -15,6 +15,7 @@
 //! - [`mail`]: mail out through SMTP or the outbox folder.
 //! - [`maintenance`]: what a refused write says during maintenance.
 //! - [`page`]: the layout, error pages and static files of the site.
+//! - [`public_url`]: the address links are written with.
 //! - [`share_link`]: what a share link opens, through any door.
 //! - [`objects`]: checking, writing, importing and exporting calendar
 //!   objects, for every door that does it.
@@ -35,6 +36,7 @@ pub mod maintenance;
 pub mod objects;
 pub mod ops_metrics;
 pub mod page;
+pub mod public_url;
 pub mod rate_limit;
 pub mod session;
 pub mod share_link;

@@ -5,6 +5,7 @@
 //! visitor's own secret cookie (the session token once logged in, a random
 //! visitor token before), so another site cannot submit a form for them.
 
+use crate::public_url::PublicUrl;
 use crate::state::AppState;
 use crate::token::{constant_time_eq, new_token, token_hash};
 use almanac_store::User;
@@ -30,9 +31,17 @@ pub struct Viewer {
     /// The session could not be looked up (database unreachable): pages
     /// that need the account say so rather than asking to log in.
     pub lookup_failed: bool,
+    /// The address the page was reached at ([`PublicUrl`]), for the links
+    /// it shows; empty outside the session layer.
+    pub base_url: String,
 }
 
 impl Viewer {
+    /// Whether the page was reached over https (its cookies are Secure).
+    pub fn on_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
     /// The user name shown in the navigation; empty when logged out.
     pub fn name(&self) -> &str {
         self.user.as_ref().map_or("", |u| u.name.as_str())
@@ -62,7 +71,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
 /// the cookie their CSRF tokens derive from.
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let session = cookie(request.headers(), SESSION_COOKIE).map(token_hash);
-    let mut viewer = Viewer::default();
+    let mut viewer = Viewer {
+        base_url: PublicUrl::from_headers(request.headers(), &state.config).to_string(),
+        ..Viewer::default()
+    };
+    let secure = viewer.on_https();
     if let Some(hash) = session {
         match state.store.session_user(&hash).await {
             Ok(Some(user)) if user.may_sign_in() => {
@@ -91,19 +104,34 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     request.extensions_mut().insert(viewer);
     let mut response = next.run(request).await;
     if let Some(token) = new_visitor {
-        let value = cookie_header(&state, VISITOR_COOKIE, &token, None, "Strict");
+        let value = cookie_header(secure, VISITOR_COOKIE, &token, None, "Strict");
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The account a request's session cookie belongs to, for routes outside
+/// the session layer (the metrics API) that take a logged-in person too.
+pub async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
+    let hash = cookie(headers, SESSION_COOKIE).map(token_hash)?;
+    match state.store.session_user(&hash).await {
+        Ok(user) => user.filter(User::may_sign_in),
+        Err(e) => {
+            tracing::warn!(error = %e, "session lookup failed");
+            None
+        }
+    }
 }
 
 fn csrf_for(secret_hash: &str) -> String {
     token_hash(format!("csrf:{secret_hash}"))
 }
 
-/// Starts a session for `user`: the cookie to set on the response.
+/// Starts a session for `user`: the cookie to set on the response to
+/// `viewer`.
 pub async fn start(
     state: &AppState,
+    viewer: &Viewer,
     user_id: i64,
 ) -> Result<HeaderValue, almanac_store::StoreError> {
     let token = new_token();
@@ -113,7 +141,7 @@ pub async fn start(
         .create_session(&token_hash(&token), user_id, expires)
         .await?;
     Ok(cookie_header(
-        state,
+        viewer.on_https(),
         SESSION_COOKIE,
         &token,
         Some(SESSION_SECONDS),
@@ -122,13 +150,13 @@ pub async fn start(
 }
 
 /// The cookie that ends the session in the browser.
-pub fn clear(state: &AppState) -> HeaderValue {
-    cookie_header(state, SESSION_COOKIE, "", Some(0), "Lax")
+pub fn clear(viewer: &Viewer) -> HeaderValue {
+    cookie_header(viewer.on_https(), SESSION_COOKIE, "", Some(0), "Lax")
 }
 
 /// HttpOnly always; Secure whenever the site is served over https.
 fn cookie_header(
-    state: &AppState,
+    secure: bool,
     name: &str,
     value: &str,
     max_age: Option<i64>,
@@ -139,7 +167,7 @@ fn cookie_header(
         text.push_str("; Max-Age=");
         text.push_str(&age.to_string());
     }
-    if state.config.site.base_url.starts_with("https://") {
+    if secure {
         text.push_str("; Secure");
     }
     HeaderValue::from_str(&text).expect("cookie values are base64url")

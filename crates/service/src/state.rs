@@ -5,6 +5,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::ops_metrics::OpsMetrics;
+use crate::public_url::PublicUrl;
 use crate::rate_limit::{ClientAddress, RateLimiter};
 use almanac_store::Store;
 use parking_lot::RwLock;
@@ -81,6 +82,18 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddress {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self::of(parts, &state.config.rate_limits))
+    }
+}
+
+/// A handler may ask for the address links should be written with.
+impl axum::extract::FromRequestParts<AppState> for PublicUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts, &state.config))
     }
 }
 

@@ -142,9 +142,15 @@ pub async fn user_action(
                 return refuse("This account's address is already confirmed.");
             }
             let email = user.email.clone();
-            send_link(&state, &user, TokenPurpose::Verify, &email)
-                .await
-                .map_err(fail)?;
+            send_link(
+                &state,
+                &viewer.base_url,
+                &user,
+                TokenPurpose::Verify,
+                &email,
+            )
+            .await
+            .map_err(fail)?;
         }
         "delete" => {
             if user.id == me.id {

@@ -4,6 +4,7 @@
 use crate::announcements::{self, Post};
 use almanac_service::config::Site;
 use almanac_service::page::{atom_response, escape_attr, link, not_found_page, person, render};
+use almanac_service::public_url::PublicUrl;
 use almanac_service::session::Viewer;
 use almanac_service::AppState;
 use askama::Template;
@@ -143,7 +144,7 @@ fn show_content(state: &AppState, viewer: &Viewer, name: &str) -> Response {
         .lines()
         .find_map(|l| l.strip_prefix("title:"))
         .map_or_else(|| name.to_owned(), |t| t.trim().to_owned());
-    let server = site.base_url.trim_end_matches('/');
+    let server = viewer.base_url.as_str();
     // A logged-in reader sees their own user name and calendar address.
     let user = match viewer.user.as_ref() {
         Some(user) => user.name.as_str(),
@@ -180,9 +181,9 @@ fn show_content(state: &AppState, viewer: &Viewer, name: &str) -> Response {
     )
 }
 
-pub async fn blog_feed(State(state): State<AppState>) -> Response {
+pub async fn blog_feed(State(state): State<AppState>, base: PublicUrl) -> Response {
     let site = &state.config.site;
-    let base = site.base_url.trim_end_matches('/');
+    let base = base.as_str();
     let posts = announcements::load(&state.config.content_dir);
     let entries: Vec<Entry> = posts
         .iter()
@@ -234,8 +235,8 @@ fn day_start(date: chrono::NaiveDate) -> atom_syndication::FixedDateTime {
 }
 
 /// Crawlers may read the site, not the calendars, the API or the dashboard.
-pub async fn robots(State(state): State<AppState>) -> Response {
-    let base = state.config.site.base_url.trim_end_matches('/');
+pub async fn robots(base: PublicUrl) -> Response {
+    let base = base.as_str();
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
@@ -246,8 +247,8 @@ pub async fn robots(State(state): State<AppState>) -> Response {
 }
 
 /// The public pages, with the announcements, for search engines.
-pub async fn sitemap(State(state): State<AppState>) -> Response {
-    let base = state.config.site.base_url.trim_end_matches('/');
+pub async fn sitemap(State(state): State<AppState>, base: PublicUrl) -> Response {
+    let base = base.as_str();
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );

@@ -148,7 +148,7 @@ async fn notify(
     (name, email, subject, message): (&str, &str, &str, &str),
 ) {
     let site = &state.config.site;
-    let link = format!("{}/admin/support/{id}", site.base_url.trim_end_matches('/'));
+    let link = format!("{}/admin/support/{id}", viewer.base_url);
     let account = viewer
         .user
         .as_ref()

@@ -133,8 +133,9 @@ pub struct NewLinkForm {
     expires_days: String,
 }
 
-fn addresses(state: &AppState, token: &str, permission: SharePermission) -> NewLink {
-    let base = state.config.site.base_url.trim_end_matches('/');
+/// A link's three addresses, on the address the owner reached the site at.
+fn addresses(viewer: &Viewer, token: &str, permission: SharePermission) -> NewLink {
+    let base = viewer.base_url.as_str();
     let host = base.split_once("://").map_or(base, |(_, rest)| rest);
     NewLink {
         web: format!("{base}/s/{token}"),
@@ -197,7 +198,7 @@ pub async fn create_link(
         )
         .await
         .map_err(|e| guard.store_error(&e))?;
-    let created = addresses(&state, &token, permission);
+    let created = addresses(&viewer, &token, permission);
     show(
         &state,
         &viewer,
@@ -261,7 +262,7 @@ pub async fn link_action(
                     SharePermission::FreeBusy,
                     almanac_store::ShareLink::permission,
                 );
-            let created = addresses(&state, &token, permission);
+            let created = addresses(&viewer, &token, permission);
             show(
                 &state,
                 &viewer,

@@ -13,6 +13,7 @@
 pub mod server;
 
 use almanac_service::config::Site;
+use almanac_service::public_url::PublicUrl;
 use almanac_service::{access_log, ops_metrics, page, session, AppState};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -93,13 +94,8 @@ async fn canonical_host(
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     if let Some(bare) = host.strip_prefix("www.") {
-        let scheme = state
-            .config
-            .site
-            .base_url
-            .split("://")
-            .next()
-            .unwrap_or("https");
+        let public = PublicUrl::from_headers(request.headers(), &state.config);
+        let scheme = if public.is_https() { "https" } else { "http" };
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let location = format!("{scheme}://{bare}{path}");
         return (

@@ -85,7 +85,7 @@ async fn announcements_newest_first_without_restart() {
     assert_eq!(feed.body.matches("<entry>").count(), 4);
     assert!(feed
         .body
-        .contains("<id>http://127.0.0.1:8080/blog/four</id>"));
+        .contains(&format!("<id>{base}/blog/four</id>", base = s.base)));
 }
 
 #[tokio::test]
@@ -273,13 +273,14 @@ async fn small_things_people_expect() {
         robots.body.contains("Disallow: /dav/")
             && robots
                 .body
-                .contains("Sitemap: http://127.0.0.1:8080/sitemap.xml")
+                .contains(&format!("Sitemap: {base}/sitemap.xml", base = s.base))
     );
     let sitemap = s.send(None, "GET", "/sitemap.xml", &[], "").await;
     assert!(
-        sitemap
-            .body
-            .contains("<loc>http://127.0.0.1:8080/blog/news</loc><lastmod>2026-05-01</lastmod>"),
+        sitemap.body.contains(&format!(
+            "<loc>{base}/blog/news</loc><lastmod>2026-05-01</lastmod>",
+            base = s.base
+        )),
         "{}",
         sitemap.body
     );
@@ -321,12 +322,14 @@ async fn content_pages_fill_in_the_addresses() {
     let help = s.send(None, "GET", "/help", &[], "").await;
     assert_eq!(help.status, StatusCode::OK);
     assert!(help.body.contains("<h1>Help</h1>"));
-    assert!(help.body.contains("Connect Almanac at <code>http://127.0.0.1:8080/dav/</code> as your user name; write to support@example.org."), "{}", help.body);
+    assert!(help.body.contains(&format!("Connect Almanac at <code>{base}/dav/</code> as your user name; write to support@example.org.", base = s.base)), "{}", help.body);
     assert!(help
         .body
         .contains(r#"<a href="/help" aria-current="page">Help</a>"#));
     let davx5 = s.send(None, "GET", "/clients/davx5", &[], "").await;
-    assert!(davx5.body.contains("Base URL: http://127.0.0.1:8080"));
+    assert!(davx5
+        .body
+        .contains(&format!("Base URL: {base}", base = s.base)));
     for missing in [
         "/nothing",
         "/clients/nothing",
@@ -343,10 +346,10 @@ async fn content_pages_fill_in_the_addresses() {
     assert!(
         sitemap
             .body
-            .contains("<loc>http://127.0.0.1:8080/clients/davx5</loc>")
+            .contains(&format!("<loc>{base}/clients/davx5</loc>", base = s.base))
             && sitemap
                 .body
-                .contains("<loc>http://127.0.0.1:8080/help</loc>")
+                .contains(&format!("<loc>{base}/help</loc>", base = s.base))
     );
 }
 
@@ -392,4 +395,50 @@ async fn branding_is_configuration() {
         .err()
         .unwrap();
     assert!(refused.contains("nope.ico"), "{refused}");
+}
+
+#[tokio::test]
+async fn links_follow_the_address_the_request_came_in_on_unless_one_is_configured() {
+    let (s, _content) = with_content().await;
+    let named = s
+        .send(
+            None,
+            "GET",
+            "/robots.txt",
+            &[("host", "cal.example:8443")],
+            "",
+        )
+        .await;
+    assert!(named
+        .body
+        .contains("Sitemap: http://cal.example:8443/sitemap.xml"));
+    // Not behind a trusted proxy: its word on https is not taken.
+    let claimed = s
+        .send(
+            None,
+            "GET",
+            "/robots.txt",
+            &[("host", "cal.example"), ("x-forwarded-proto", "https")],
+            "",
+        )
+        .await;
+    assert!(claimed
+        .body
+        .contains("Sitemap: http://cal.example/sitemap.xml"));
+
+    let mut config = almanac_service::Config::default();
+    config.site.base_url = "https://calendar.example.org/".to_owned();
+    let fixed = Server::start_with(config).await;
+    let robots = fixed
+        .send(
+            None,
+            "GET",
+            "/robots.txt",
+            &[("host", "elsewhere.example")],
+            "",
+        )
+        .await;
+    assert!(robots
+        .body
+        .contains("Sitemap: https://calendar.example.org/sitemap.xml"));
 }

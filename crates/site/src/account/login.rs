@@ -137,7 +137,7 @@ pub async fn login(
             true,
         );
     }
-    let cookie = session::start(&state, user.id)
+    let cookie = session::start(&state, &viewer, user.id)
         .await
         .map_err(|e| guard.store_error(&e))?;
     let mut response = redirect(safe_next(&form.next));
@@ -173,6 +173,6 @@ pub async fn logout(
     let mut response = redirect("/");
     response
         .headers_mut()
-        .append(header::SET_COOKIE, session::clear(&state));
+        .append(header::SET_COOKIE, session::clear(&viewer));
     Ok(response)
 }

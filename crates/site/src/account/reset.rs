@@ -85,7 +85,7 @@ pub async fn reset_request(
     for user in state.store.users_by_email(email).await.map_err(fail)? {
         if !user.locked.0 {
             let to = user.email.clone();
-            send_link(&state, &user, TokenPurpose::Reset, &to)
+            send_link(&state, &viewer.base_url, &user, TokenPurpose::Reset, &to)
                 .await
                 .map_err(fail)?;
         }

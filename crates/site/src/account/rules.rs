@@ -80,6 +80,7 @@ pub(crate) fn check_password(password: &str, name: &str) -> Option<&'static str>
 /// person can ask for the link again).
 pub(crate) async fn send_link(
     state: &AppState,
+    base_url: &str,
     user: &User,
     purpose: TokenPurpose,
     to: &str,
@@ -101,7 +102,7 @@ pub(crate) async fn send_link(
         )
         .await?;
     let site = &state.config.site;
-    let link = format!("{}/{path}/{token}", site.base_url.trim_end_matches('/'));
+    let link = format!("{base_url}/{path}/{token}");
     let (subject, body) = match purpose {
         TokenPurpose::Verify => (
             format!("Confirm your {} account", site.name),

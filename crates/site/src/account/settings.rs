@@ -86,7 +86,7 @@ async fn show(
             notice,
             email: &user.email,
             since,
-            caldav: format!("{}/dav/", state.config.site.base_url.trim_end_matches('/')),
+            caldav: format!("{}/dav/", viewer.base_url),
             calendars,
         },
     ))
@@ -183,7 +183,7 @@ pub async fn change_email(
         )
         .await;
     }
-    send_link(&state, user, TokenPurpose::Email, email)
+    send_link(&state, &viewer.base_url, user, TokenPurpose::Email, email)
         .await
         .map_err(|e| guard.store_error(&e))?;
     Ok(redirect("/account?done=email"))
@@ -246,7 +246,7 @@ pub async fn delete_account(
         Some(("/", "Home page")),
     );
     page.headers_mut()
-        .append(header::SET_COOKIE, session::clear(&state));
+        .append(header::SET_COOKIE, session::clear(&viewer));
     Ok(almanac_service::guard::log_event(
         page,
         &user.name,

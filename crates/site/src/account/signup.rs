@@ -134,9 +134,15 @@ pub async fn signup(
         )
         .await
         .map_err(fail)?;
-    send_link(&state, &user, TokenPurpose::Verify, &email)
-        .await
-        .map_err(fail)?;
+    send_link(
+        &state,
+        &viewer.base_url,
+        &user,
+        TokenPurpose::Verify,
+        &email,
+    )
+    .await
+    .map_err(fail)?;
     let page = page::notice(
         &state.config.site,
         &viewer,
@@ -270,9 +276,15 @@ pub async fn resend(
     {
         if user.verified_at.is_none() {
             let email = user.email.clone();
-            send_link(&state, &user, TokenPurpose::Verify, &email)
-                .await
-                .map_err(fail)?;
+            send_link(
+                &state,
+                &viewer.base_url,
+                &user,
+                TokenPurpose::Verify,
+                &email,
+            )
+            .await
+            .map_err(fail)?;
         }
     }
     Ok(page::notice(
