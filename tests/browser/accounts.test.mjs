@@ -159,10 +159,13 @@ test('sign up, confirm the address, log in and out, reset the password, log in w
   response = await page.goto(await linkIn(carol.email, 'verify'));
   assert.equal(response.status(), 200, 'the validation link');
   assert.ok(await heading(page, 'Your address is confirmed').isVisible(), 'heading "Your address is confirmed"');
+  await assertLoggedIn(page, carol.name);
+  assert.equal(await page.locator('main').getByRole('link', { name: 'Open your calendar' }).getAttribute('href'), '/calendar',
+    'the confirmed person is logged in and led to the calendar');
   await keep(page, 'verify-confirmed', response);
 
-  response = await submit(page, page.locator('main').getByRole('link', { name: 'Log in' }));
-  assert.equal(path(page), '/login', 'the "Log in" link of the confirmation leads to /login');
+  await submit(page, page.locator('header').getByRole('button', { name: 'Log out' }));
+  response = await page.goto(`${server.base}/login`);
   assert.equal(response.status(), 200);
   await keep(page, 'login', response);
 
@@ -173,8 +176,9 @@ test('sign up, confirm the address, log in and out, reset the password, log in w
   await keep(page, 'login-wrong-password-401', response);
 
   response = await fillLogin(page, carol.name, carol.password);
-  assert.equal(path(page), '/account', 'logging in leads to /account');
+  assert.equal(path(page), '/calendar', 'logging in leads to the calendar');
   assert.equal(response.status(), 200);
+  response = await page.goto(`${server.base}/account`);
   assert.ok(await heading(page, 'Your account').isVisible(), 'heading "Your account"');
   await assertLoggedIn(page, carol.name);
   for (const action of ['/account/password', '/account/email', '/account/delete']) {
@@ -218,8 +222,7 @@ test('sign up, confirm the address, log in and out, reset the password, log in w
   response = await fillLogin(page, carol.name, carol.password);
   assert.equal(response.status(), 401, 'the old password no longer works');
   response = await fillLogin(page, carol.name, carol.newPassword);
-  assert.equal(path(page), '/account', 'the new password logs in');
-  assert.ok(await heading(page, 'Your account').isVisible());
+  assert.equal(path(page), '/calendar', 'the new password logs in');
   await assertLoggedIn(page, carol.name);
   await context.close();
 });
@@ -258,7 +261,7 @@ test('the admin pages, for the staff only', async () => {
   const memberPage = await member.newPage();
   await memberPage.goto(`${server.base}/login`);
   await fillLogin(memberPage, carol.name, carol.newPassword);
-  assert.equal(path(memberPage), '/account', 'carol is logged in');
+  assert.equal(path(memberPage), '/calendar', 'carol is logged in');
   for (const path of ['/admin/users', '/admin/support', '/admin/operations']) {
     assert.ok(await denied(member.request, path), `${path} is not shown to an account without the admin flag`);
   }
@@ -268,7 +271,7 @@ test('the admin pages, for the staff only', async () => {
   const page = await context.newPage();
   await page.goto(`${server.base}/login`);
   await fillLogin(page, boss.name, boss.password);
-  assert.equal(path(page), '/account', 'the admin logs in');
+  assert.equal(path(page), '/calendar', 'the admin logs in');
   await assertLoggedIn(page, boss.name);
 
   let response = await page.goto(`${server.base}/admin/users`);
@@ -313,11 +316,13 @@ test('signing up and logging in work without JavaScript', async () => {
 
   await page.goto(await linkIn(dave.email, 'verify'));
   assert.ok(await heading(page, 'Your address is confirmed').isVisible());
-  await submit(page, page.locator('main').getByRole('link', { name: 'Log in' }));
-  assert.equal(path(page), '/login');
+  await assertLoggedIn(page, dave.name);
+  await submit(page, page.locator('header').getByRole('button', { name: 'Log out' }));
+  await page.goto(`${server.base}/login`);
 
-  response = await fillLogin(page, dave.name, dave.password);
-  assert.equal(path(page), '/account', 'logged in without JavaScript');
+  await fillLogin(page, dave.name, dave.password);
+  assert.equal(path(page), '/calendar', 'logged in without JavaScript');
+  response = await page.goto(`${server.base}/account`);
   assert.ok(await heading(page, 'Your account').isVisible());
   await assertLoggedIn(page, dave.name);
   await keep(page, 'nojs-account', response);
@@ -340,7 +345,7 @@ test('error pages: 404, an expired form (403), too many attempts (429)', async (
   response = await fillLogin(page, carol.name, carol.newPassword);
   assert.equal(response.status(), 403, 'a log-in with a wrong csrf field');
   assert.ok(await heading(page, 'This form has expired').isVisible(), 'heading "This form has expired"');
-  assert.notEqual(path(page), '/account');
+  assert.notEqual(path(page), '/calendar');
   await keep(page, 'form-expired-403', response);
   await context.close();
 

@@ -85,13 +85,14 @@ function heading(page) {
   return page.getByRole('heading', { level: 1 });
 }
 
+/** Logs in, landing on the account page so that each test opens the calendar itself. */
 async function login(page) {
-  await page.goto(`${server.base}/login`);
+  await page.goto(`${server.base}/login?next=/account`);
   await page.getByLabel('User name').fill(carol.name);
   await page.getByLabel('Password').fill(carol.password);
   const response = await submit(page, page.locator('main').getByRole('button', { name: 'Log in' }));
   assert.equal(response.status(), 200, 'logging in');
-  assert.equal(url(page).path, '/account', 'logging in leads to /account');
+  assert.equal(url(page).path, '/account', 'logging in leads where next= says');
 }
 
 /**

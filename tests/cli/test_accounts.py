@@ -51,6 +51,7 @@ class Mail:
     subject: str
     body: str
     path: Path
+    reply_to: str = ""
 
     def link(self, kind: str) -> str:
         """The single `<base_url>/<kind>/<token>` link in the mail."""
@@ -127,7 +128,8 @@ class Site:
         found = []
         for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            found.append(Mail(str(message["To"]), str(message["Subject"]), message.get_content(), path))
+            found.append(Mail(str(message["To"]), str(message["Subject"]), message.get_content(), path,
+                              str(message.get("Reply-To", ""))))
         return found
 
     def mails_to(self, address: str) -> list[Mail]:
@@ -233,7 +235,7 @@ def logged_in(site: Site, name: str, password: str) -> requests.Session:
     browser = requests.Session()
     done = log_in(site, name, password, browser)
     assert done.status_code == 303, (done.status_code, done.text[:500])
-    assert done.headers["Location"] == "/account"
+    assert done.headers["Location"] == "/calendar", "logging in leads to the calendar"
     return browser
 
 
@@ -279,8 +281,11 @@ def test_sign_up_verify_log_in_sync_and_download(site):
     assert log_in(site, "carol", "carol's long password").status_code == 403
     assert dav_works(site, "carol", "carol's long password") == 401
 
-    confirmed = requests.get(link, timeout=30)
+    following = requests.Session()
+    confirmed = following.get(link, timeout=30)
     assert confirmed.status_code == 200 and "Your address is confirmed" in confirmed.text
+    assert following.get(site.url("/account"), timeout=30, allow_redirects=False).status_code == 200, \
+        "the link that proved the address also logged carol in"
     assert requests.get(link, timeout=30).status_code == 404, "a link works once"
 
     entered = log_in(site, "carol", "carol's long password", browser, next_path="/account")
@@ -603,7 +608,7 @@ def test_log_in_goes_back_to_local_pages_only(site):
     assert to_export.status_code == 303 and to_export.headers["Location"] == "/account/export.zip"
     for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         entered = log_in(site, "alice", "alice's long password", requests.Session(), next_path=elsewhere)
-        assert entered.status_code == 303 and entered.headers["Location"] == "/account", (elsewhere, entered.headers["Location"])
+        assert entered.status_code == 303 and entered.headers["Location"] == "/calendar", (elsewhere, entered.headers["Location"])
 
 
 def test_export_has_one_file_per_calendar(site):

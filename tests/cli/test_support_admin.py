@@ -60,6 +60,7 @@ def test_contact_form_reaches_the_support_desk_and_replies_reach_the_person(site
                         "Is the service really free for families?")
     [ack] = site.wait_mails_to("ida@example.net", 1)
     assert ack.subject
+    assert ack.reply_to == "support@example.org", "answering the acknowledgement reaches support"
 
     site.add_user("alice", "alice's long password")
     alice = logged_in(site, "alice", "alice's long password")
@@ -82,10 +83,13 @@ def test_contact_form_reaches_the_support_desk_and_replies_reach_the_person(site
 
     # A reply goes to the person by mail, and the request stays open.
     page = f"/admin/support/{first}"
-    admin_post(site, staff, page, f"/admin/support/{first}/reply", message="Yes: free for everyone, families too.")
+    form = admin_get(site, staff, page)
+    assert "Hello Ida Visitor," in text_of(form), "the answer form starts with a greeting the staff member can change"
+    admin_post(site, staff, page, f"/admin/support/{first}/reply", message="Hi Ida,\n\nYes: free for everyone, families too.")
     [_, reply] = site.wait_mails_to("ida@example.net", 2)
     assert f"[Support #{first}]" in reply.subject
-    assert "Yes: free for everyone, families too." in reply.body
+    assert reply.body.replace("\r\n", "\n").startswith("Hi Ida,\n\nYes: free for everyone, families too."), "the staff member's words, one greeting"
+    assert reply.reply_to == "support@example.org", "the customer can answer the answer"
     assert "Question about prices" in text_of(admin_get(site, staff, "/admin/support?status=open"))
     assert "Yes: free for everyone, families too." in text_of(admin_get(site, staff, page))
 

@@ -21,6 +21,9 @@ enum Route {
 /// One mail: plain text, and the link it carries (for the log).
 pub struct Mail<'a> {
     pub to: &'a str,
+    /// Where an answer goes, when not to the sender (noreply): support
+    /// mails name the support address.
+    pub reply_to: Option<&'a str>,
     pub subject: &'a str,
     pub body: String,
     pub link: Option<&'a str>,
@@ -52,9 +55,14 @@ impl Mailer {
             .map_err(|e| format!("{:?} is not an address: {e}", mail.to))?;
         // lettre picks the transfer encoding: 7bit while lines are short
         // (the texts keep them short), quoted-printable otherwise.
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
+        let mut builder = Message::builder().from(self.from.clone()).to(to);
+        if let Some(reply_to) = mail.reply_to {
+            let reply_to: Mailbox = reply_to
+                .parse()
+                .map_err(|e| format!("{reply_to:?} is not an address: {e}"))?;
+            builder = builder.reply_to(reply_to);
+        }
+        let message = builder
             .subject(mail.subject)
             .singlepart(
                 SinglePart::builder()

@@ -127,26 +127,40 @@ fn csrf_for(secret_hash: &str) -> String {
     token_hash(format!("csrf:{secret_hash}"))
 }
 
-/// Starts a session for `user`: the cookie to set on the response to
-/// `viewer`.
+/// A session just started: the cookie to set, and the viewer the response
+/// is drawn for (logged in, with the session's CSRF token).
+pub struct Started {
+    pub cookie: HeaderValue,
+    pub viewer: Viewer,
+}
+
+/// Starts a session for `user`, on a response to `viewer`.
 pub async fn start(
     state: &AppState,
     viewer: &Viewer,
-    user_id: i64,
-) -> Result<HeaderValue, almanac_store::StoreError> {
+    user: &User,
+) -> Result<Started, almanac_store::StoreError> {
     let token = new_token();
+    let hash = token_hash(&token);
     let expires = chrono::Utc::now().timestamp() + SESSION_SECONDS;
-    state
-        .store
-        .create_session(&token_hash(&token), user_id, expires)
-        .await?;
-    Ok(cookie_header(
+    state.store.create_session(&hash, user.id, expires).await?;
+    let cookie = cookie_header(
         viewer.on_https(),
         SESSION_COOKIE,
         &token,
         Some(SESSION_SECONDS),
         "Lax",
-    ))
+    );
+    Ok(Started {
+        cookie,
+        viewer: Viewer {
+            user: Some(user.clone()),
+            csrf: csrf_for(&hash),
+            session_hash: Some(hash),
+            lookup_failed: false,
+            base_url: viewer.base_url.clone(),
+        },
+    })
 }
 
 /// The cookie that ends the session in the browser.

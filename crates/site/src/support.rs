@@ -157,6 +157,7 @@ async fn notify(
         state,
         Mail {
             to: &site.support_email,
+            reply_to: None,
             subject: &format!("[Support #{id}] {subject}"),
             body: format!(
                 "From: {name} <{email}>\nAccount: {account}\n\n{message}\n\n-- \nAnswer it here: {link}\n"
@@ -171,6 +172,7 @@ async fn notify(
         state,
         Mail {
             to: email,
+            reply_to: Some(&site.support_email),
             subject: &format!("[Support #{id}] We received your message"),
             body: format!(
                 "Hello,\n\nwe received your message and will answer by mail.\nYour request number is #{id}.\n\nIf you did not write to us, ignore this mail.\n\n-- \n{}\n",
@@ -348,9 +350,13 @@ pub async fn reply(
         Mail {
             to: &request.email,
             subject: &format!("Re: [Support #{id}] {}", request.subject),
+            reply_to: Some(&state.config.site.support_email),
+            // The answer is the staff member's own words, greeting included
+            // (the form starts with one); the request's number stays in the
+            // subject so a reply finds its thread.
             body: format!(
-                "Hello {},\n\n{message}\n\n-- \n{} support\n",
-                request.name, state.config.site.name
+                "{message}\n\n-- \n{} support\n{}\n",
+                state.config.site.name, state.config.site.support_email
             ),
             link: None,
         },

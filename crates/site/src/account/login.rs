@@ -137,11 +137,13 @@ pub async fn login(
             true,
         );
     }
-    let cookie = session::start(&state, &viewer, user.id)
+    let started = session::start(&state, &viewer, &user)
         .await
         .map_err(|e| guard.store_error(&e))?;
     let mut response = redirect(safe_next(&form.next));
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, started.cookie);
     Ok(log_event(
         response,
         &user.name,

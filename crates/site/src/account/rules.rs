@@ -131,6 +131,7 @@ pub(crate) async fn send_link(
     };
     let mail = Mail {
         to,
+        reply_to: None,
         subject: &subject,
         body,
         link: Some(&link),
@@ -150,7 +151,7 @@ pub(crate) fn safe_next(next: &str) -> &str {
     if local {
         next
     } else {
-        "/account"
+        "/calendar"
     }
 }
 
@@ -185,8 +186,8 @@ mod tests {
     fn only_local_paths_after_log_in() {
         assert_eq!(safe_next("/account"), "/account");
         assert_eq!(safe_next("/clients/ios"), "/clients/ios");
-        assert_eq!(safe_next("//evil.example"), "/account");
-        assert_eq!(safe_next("https://evil.example"), "/account");
-        assert_eq!(safe_next("/\\evil.example"), "/account");
+        assert_eq!(safe_next("//evil.example"), "/calendar");
+        assert_eq!(safe_next("https://evil.example"), "/calendar");
+        assert_eq!(safe_next("/\\evil.example"), "/calendar");
     }
 }

@@ -6,13 +6,13 @@ use almanac_service::config::Site;
 use almanac_service::guard::{log_event, Guard};
 use almanac_service::page::{self, render};
 use almanac_service::rate_limit::{ClientAddress, Form as Limited};
-use almanac_service::session::Viewer;
+use almanac_service::session::{self, Viewer};
 use almanac_service::token::token_hash;
 use almanac_service::AppState;
 use almanac_store::{NewCollection, StoreError, TokenPurpose};
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
@@ -231,17 +231,22 @@ pub async fn verify(
         return Ok(log_event(page, &user.name, AuthKind::None, None));
     }
     state.store.mark_verified(user.id).await.map_err(fail)?;
-    let page = page::notice(
+    // The link proved the address: the person is logged in, as most
+    // services do, rather than asked for the password they just chose.
+    let started = session::start(&state, &viewer, &user).await.map_err(fail)?;
+    let mut page = page::notice(
         site,
-        &viewer,
+        &started.viewer,
         StatusCode::OK,
         "Your address is confirmed",
         &[&format!(
-            "Welcome, {}! Your account is ready: log in, then connect your calendar apps.",
+            "Welcome, {}! Your account is ready and you are logged in. Your calendar is waiting; Help explains how to connect your calendar apps.",
             user.name
         )],
-        Some(("/login", "Log in")),
+        Some(("/calendar", "Open your calendar")),
     );
+    page.headers_mut()
+        .append(header::SET_COOKIE, started.cookie);
     Ok(log_event(
         page,
         &user.name,
