@@ -68,8 +68,17 @@ def make_link(browser: requests.Session, site: Site, calendar: str = "calendar",
     made = browser.post(site.url(f"/calendar/calendars/{calendar}/share"), data={
         "csrf": csrf_of(page), "permission": permission, "label": label, "expires_days": expires_days,
     }, timeout=30, allow_redirects=False)
-    assert made.status_code == 201, (made.status_code, made.text[:2000])
-    return shown_link(site, made.text)
+    return shown_after(browser, site, made, calendar)
+
+
+def shown_after(browser: requests.Session, site: Site, made: requests.Response, calendar: str = "calendar") -> Link:
+    """A made or renewed link: the form answers with a redirect (so a reload
+    makes nothing twice) to the share page, which shows the addresses once."""
+    assert made.status_code == 303, (made.status_code, made.text[:2000])
+    assert made.headers["Location"] == f"/calendar/calendars/{calendar}/share"
+    shown = browser.get(site.url(made.headers["Location"]), timeout=30, allow_redirects=False)
+    assert shown.status_code == 200 and shown.headers.get("Cache-Control") == "no-store"
+    return shown_link(site, shown.text)
 
 
 def link_rows(page: str) -> list[dict]:
@@ -83,7 +92,8 @@ def link_rows(page: str) -> list[dict]:
             "label": cells[0], "permission": cells[1], "created": cells[2], "expires": cells[3],
             "last_used": cells[4], "uses": cells[5], "cells": cells,
             "revoke": next(a for a in actions if a.endswith("/revoke")),
-            "regenerate": next(a for a in actions if a.endswith("/regenerate")),
+            # An expired link offers no new address.
+            **{"regenerate": a for a in actions if a.endswith("/regenerate")},
         })
     return rows
 
@@ -816,8 +826,7 @@ def test_a_regenerated_link_has_a_new_address_and_the_old_one_stops(site):
     row = row_labelled(browser, site, "Babysitter")
     page = get_page(browser, site, "/calendar/calendars/calendar/share")
     renewed = browser.post(site.url(row["regenerate"]), data={"csrf": csrf_of(page)}, timeout=30, allow_redirects=False)
-    assert renewed.status_code == 200, (renewed.status_code, renewed.text[:1500])
-    new = shown_link(site, renewed.text)
+    new = shown_after(browser, site, renewed)
     assert new.token != old.token
     assert_link_dead(site, old)
     assert_link_works(site, new)
@@ -840,6 +849,29 @@ def test_an_expired_link_stops(site):
     assert_link_works(site, forever)
     db_write(site, "UPDATE share_links SET expires_at = ? WHERE label = 'Forever'", int(time.time()) - 1)
     assert_link_dead(site, forever)
+    # The owner sees which links have expired, and is not offered new
+    # addresses for them (they would not work either).
+    page = get_page(browser, site, "/calendar/calendars/calendar/share")
+    holiday = next(r for r in link_rows(page) if r["label"] == "Holiday")
+    assert holiday["expires"].startswith("Expired"), holiday
+    assert "regenerate" not in holiday, holiday
+    action = next(a for a in re.findall(r'action="([^"]+)"', page) if a.endswith("/revoke"))
+    renew = action.rsplit("/", 1)[0] + "/regenerate"
+    refused = browser.post(site.url(renew), data={"csrf": csrf_of(page)}, timeout=30, allow_redirects=False)
+    assert refused.status_code == 409 and "has expired" in refused.text
+    # Zero days is not "never": the form says so.
+    zero = browser.post(site.url("/calendar/calendars/calendar/share"), data={
+        "csrf": csrf_of(page), "permission": "read", "label": "Zero", "expires_days": "0"}, timeout=30)
+    assert zero.status_code == 422 and "never ends" in zero.text
+
+
+def test_reloading_after_making_a_link_makes_no_second_one(site):
+    browser = alice_with_events(site)
+    link = make_link(browser, site, permission="read", label="Once")
+    again = browser.get(site.url("/calendar/calendars/calendar/share"), timeout=30)
+    assert link.token not in again.text
+    assert [r["label"] for r in link_rows(again.text)] == ["Once"]
+    assert db_rows(site, "SELECT COUNT(*) FROM share_links") == [(1,)]
 
 
 def test_deleting_a_calendar_ends_its_links(site):
@@ -870,8 +902,8 @@ def test_tokens_are_not_kept_in_the_database(site):
     links = [make_link(browser, site, permission=p, label=p) for p in ("read", "write", "freebusy")]
     row = row_labelled(browser, site, "write")
     page = get_page(browser, site, "/calendar/calendars/calendar/share")
-    links.append(shown_link(site, browser.post(site.url(row["regenerate"]), data={"csrf": csrf_of(page)},
-                                                timeout=30).text))
+    links.append(shown_after(browser, site, browser.post(site.url(row["regenerate"]), data={"csrf": csrf_of(page)},
+                                                          timeout=30, allow_redirects=False)))
     assert_link_works(site, links[3])
     assert_link_dead(site, links[1])
     stored = {label: digest for label, digest in db_rows(site, "SELECT label, token_hash FROM share_links")}
@@ -914,6 +946,21 @@ def test_the_access_log_never_holds_a_token(site):
     assert "x" * 43 not in log
     put_line = wait_log(site, r'"PUT /dav/s/-/logged@x\.ics ')[0]
     assert '" 201 ' in put_line, put_line
+
+    # A live token sent to a slightly wrong path stays out of the log too.
+    for odd in (f"//s/{read.token}", f"//dav/s/{read.token}/", f"/dav//s/{read.token}/"):
+        raw_request(site, "GET", odd)
+    wait_log(site, r'"GET /dav//s/-/ ')
+    assert read.token not in site.access_log()
+
+
+def test_a_visitor_sees_whose_calendar_it_is_at_either_spelling_of_the_link(site):
+    browser = alice_with_events(site)
+    link = make_link(browser, site, permission="read")
+    slashed = visitor().get(link.web + "/?view=week", timeout=30, allow_redirects=False)
+    assert slashed.status_code == 308 and slashed.headers["Location"] == link.web_path("?view=week")
+    page = visitor().get(link.web + "/", timeout=30)
+    assert page.status_code == 200 and "alice shares this calendar with you by link." in text_of(page.text)
 
 
 def test_the_access_log_keeps_tokens_out_of_referers(site):

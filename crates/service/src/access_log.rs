@@ -223,21 +223,34 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
     response
 }
 
-/// Paths whose last segment is a secret token (mail links): the log keeps
-/// the path's shape, not the token, so reading the log opens no account.
-/// Share links (`/s/TOKEN/...`, `/dav/s/TOKEN/...`) keep what follows.
-const SECRET_PATHS: &[&str] = &["/verify/", "/reset/", "/s/", "/dav/s/"];
+/// Segments after which a path holds a secret token: mail links
+/// (`/verify/TOKEN`, `/reset/TOKEN`) and share links (`/s/TOKEN/...`,
+/// `/dav/s/TOKEN/...`). The log keeps the path's shape, not the token, so
+/// reading the log opens no account and no calendar. Any segment after such
+/// a name is replaced, wherever it stands (`//s/TOKEN` and `/dav//s/TOKEN/`
+/// reach no handler but still carry the token).
+const SECRET_AFTER: &[&str] = &["verify", "reset", "s"];
 
 fn redact(target: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in SECRET_PATHS {
-        if let Some(rest) = target.strip_prefix(prefix) {
-            if !rest.is_empty() && rest != "resend" {
-                let after = rest.find(['/', '?']).map_or("", |i| &rest[i..]);
-                return format!("{prefix}-{after}").into();
-            }
-        }
+    let (path, query) = target
+        .find('?')
+        .map_or((target, ""), |i| (&target[..i], &target[i..]));
+    let segments: Vec<&str> = path.split('/').collect();
+    let secret = |i: usize| {
+        i > 0
+            && SECRET_AFTER.contains(&segments[i - 1])
+            && !segments[i].is_empty()
+            && !(segments[i - 1] == "verify" && segments[i] == "resend")
+    };
+    if !(0..segments.len()).any(secret) {
+        return target.into();
     }
-    target.into()
+    let kept: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| if secret(i) { "-" } else { segment })
+        .collect();
+    format!("{}{query}", kept.join("/")).into()
 }
 
 /// The same for a full URL (a Referer): the token after any secret prefix
@@ -274,6 +287,11 @@ mod tests {
         assert_eq!(redact("/s/tok/calendar.ics"), "/s/-/calendar.ics");
         assert_eq!(redact("/dav/s/tok/a.ics"), "/dav/s/-/a.ics");
         assert_eq!(redact("/s/tok?view=week"), "/s/-?view=week");
+        // Wrong paths carry the token too.
+        assert_eq!(redact("//s/tok"), "//s/-");
+        assert_eq!(redact("//dav/s/tok/"), "//dav/s/-/");
+        assert_eq!(redact("/dav//s/tok/a.ics"), "/dav//s/-/a.ics");
+        assert_eq!(redact("/s/tok/"), "/s/-/");
         assert_eq!(
             redact_url("https://cal.example/s/tok?view=week"),
             "https://cal.example/s/-?view=week"

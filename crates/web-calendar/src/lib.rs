@@ -74,6 +74,7 @@ pub fn routes() -> Router<AppState> {
             post(share::link_action),
         )
         .route("/s/{token}", get(share::visitor_view))
+        .route("/s/{token}/", get(share::without_trailing_slash))
         .route("/s/{token}/calendar.ics", get(share::visitor_ics))
         .route("/s/{token}/new", get(share::visitor_new))
         .route("/s/{token}/events", post(share::visitor_create))

@@ -12,13 +12,13 @@ use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
 use almanac_service::page::time_text;
 use almanac_service::page::{self, render};
-use almanac_service::session::Viewer;
+use almanac_service::session::{self, Viewer};
 use almanac_service::AppState;
 use almanac_service::{share_link, token};
 use almanac_store::SharePermission;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -29,6 +29,7 @@ struct LinkRow {
     permission: &'static str,
     created: String,
     expires: String,
+    expired: bool,
     last_used: String,
     uses: i64,
 }
@@ -68,22 +69,29 @@ async fn show(
     calendar: &str,
     status: StatusCode,
     errors: Vec<&'static str>,
-    created: Option<NewLink>,
+    fresh: Option<(i64, String)>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
     let guard = Guard::new(state, viewer);
     let collection = scope.find(state, viewer, calendar)?;
-    let links = state
+    let stored = state
         .store
         .share_links(collection.id)
         .await
-        .map_err(|e| guard.store_error(&e))?
+        .map_err(|e| guard.store_error(&e))?;
+    // The addresses of a link just made or renewed, shown this once.
+    let created = fresh.and_then(|(id, token)| {
+        let link = stored.iter().find(|l| l.id == id)?;
+        Some(addresses(viewer, &token, link.permission()))
+    });
+    let links = stored
         .into_iter()
         .map(|l| LinkRow {
             id: l.id,
             permission: permission_text(l.permission()),
             created: time_text(l.created_at),
             expires: l.expires_at.map_or_else(|| "never".to_owned(), time_text),
+            expired: l.is_expired(),
             last_used: l
                 .last_used_at
                 .map_or_else(|| "not yet".to_owned(), time_text),
@@ -119,8 +127,57 @@ pub async fn links_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(calendar): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Response> {
-    show(&state, &viewer, &calendar, StatusCode::OK, Vec::new(), None).await
+    let fresh = session::cookie(&headers, NEW_LINK_COOKIE).and_then(|value| {
+        let (id, token) = value.split_once('.')?;
+        Some((id.parse().ok()?, token.to_owned()))
+    });
+    let shown_once = fresh.is_some();
+    let mut page = show(
+        &state,
+        &viewer,
+        &calendar,
+        StatusCode::OK,
+        Vec::new(),
+        fresh,
+    )
+    .await?;
+    if shown_once {
+        let cleared = new_link_cookie(&viewer, &calendar, "", 0);
+        page.headers_mut().append(header::SET_COOKIE, cleared);
+    }
+    Ok(page)
+}
+
+/// Carries a new link's token from the form that made it to the page that
+/// shows it once (so reloading that page makes no second link): HttpOnly,
+/// for the share page alone, for two minutes at most.
+const NEW_LINK_COOKIE: &str = "almanac_new_link";
+
+fn new_link_cookie(
+    viewer: &Viewer,
+    calendar: &str,
+    value: &str,
+    max_age: i64,
+) -> header::HeaderValue {
+    let secure = if viewer.on_https() { "; Secure" } else { "" };
+    let text = format!(
+        "{NEW_LINK_COOKIE}={value}; Path=/calendar/calendars/{}/share; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
+        urlencode(calendar)
+    );
+    header::HeaderValue::from_str(&text).unwrap_or_else(|_| header::HeaderValue::from_static(""))
+}
+
+/// Back to the share page, where the new addresses are shown once.
+fn show_new_link(viewer: &Viewer, calendar: &str, id: i64, token: &str) -> Response {
+    let mut response = redirect(&format!(
+        "/calendar/calendars/{}/share",
+        urlencode(calendar)
+    ));
+    let cookie = new_link_cookie(viewer, calendar, &format!("{id}.{token}"), 120);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
 }
 
 #[derive(Deserialize, Default)]
@@ -165,12 +222,12 @@ pub async fn create_link(
         errors.push("The label may have at most 100 characters on one line.");
     }
     let expires_at = match form.expires_days.trim() {
-        "" | "0" => None,
+        "" => None,
         days => {
             if let Ok(days @ 1..=3650) = days.parse::<i64>() {
                 Some(chrono::Utc::now().timestamp() + days * 86_400)
             } else {
-                errors.push("A link lasts 1 to 3650 days, or leave the field empty for no end.");
+                errors.push("A link lasts 1 to 3650 days; leave the field empty for a link that never ends.");
                 None
             }
         }
@@ -187,7 +244,7 @@ pub async fn create_link(
         .await;
     };
     let token = token::new_token();
-    state
+    let id = state
         .store
         .create_share_link(
             collection.id,
@@ -198,16 +255,7 @@ pub async fn create_link(
         )
         .await
         .map_err(|e| guard.store_error(&e))?;
-    let created = addresses(&viewer, &token, permission);
-    show(
-        &state,
-        &viewer,
-        &calendar,
-        StatusCode::CREATED,
-        Vec::new(),
-        Some(created),
-    )
-    .await
+    Ok(show_new_link(&viewer, &calendar, id, &token))
 }
 
 #[derive(Deserialize, Default)]
@@ -245,33 +293,30 @@ pub async fn link_action(
             )))
         }
         "regenerate" => {
+            let links = state.store.share_links(collection.id).await.map_err(fail)?;
+            let Some(link) = links.iter().find(|l| l.id == id) else {
+                return Err(not_found());
+            };
+            if link.is_expired() {
+                // A new address for a link that no longer works would not
+                // work either: the owner makes a new link instead.
+                return show(
+                    &state,
+                    &viewer,
+                    &calendar,
+                    StatusCode::CONFLICT,
+                    vec!["This link has expired, so a new address would not work either. Make a new link below."],
+                    None,
+                )
+                .await;
+            }
             let token = token::new_token();
             state
                 .store
                 .regenerate_share_link(collection.id, id, &token::token_hash(&token))
                 .await
                 .map_err(fail)?;
-            let permission = state
-                .store
-                .share_links(collection.id)
-                .await
-                .map_err(fail)?
-                .iter()
-                .find(|l| l.id == id)
-                .map_or(
-                    SharePermission::FreeBusy,
-                    almanac_store::ShareLink::permission,
-                );
-            let created = addresses(&viewer, &token, permission);
-            show(
-                &state,
-                &viewer,
-                &calendar,
-                StatusCode::OK,
-                Vec::new(),
-                Some(created),
-            )
-            .await
+            Ok(show_new_link(&viewer, &calendar, id, &token))
         }
         _ => Err(not_found()),
     }
@@ -325,6 +370,20 @@ pub async fn visitor_view(
         &ViewQuery::from_pairs(pairs),
     )
     .await
+}
+
+/// `/s/{token}/`: the same page as `/s/{token}`, as people type it.
+pub async fn without_trailing_slash(Path(token): Path<String>, uri: Uri) -> Response {
+    // Tokens are base64url; anything else is no link of ours.
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let query = uri.query().map_or(String::new(), |q| format!("?{q}"));
+    let target = format!("/s/{token}{query}");
+    (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, target)]).into_response()
 }
 
 pub async fn visitor_new(

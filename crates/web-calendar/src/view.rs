@@ -171,6 +171,8 @@ struct ViewPage<'a> {
     calendars: Vec<CalendarChoice>,
     can_write: bool,
     visitor: bool,
+    /// Whose calendar a share link's visitor sees.
+    owner: &'a str,
     busy_only: bool,
     ics_href: String,
     zones: &'static [&'static str],
@@ -293,6 +295,7 @@ pub(crate) async fn show_view(
             calendars: choices(scope, &hidden),
             can_write: scope.can_write,
             visitor: scope.is_visitor(),
+            owner: &scope.owner.name,
             busy_only: scope.detail == Detail::BusyOnly,
             ics_href: if scope.is_visitor() {
                 format!("{}/calendar.ics", scope.base)
