@@ -500,6 +500,9 @@ def test_deleting_the_account(site):
     assert log_in(site, "gina", "gina's long password").status_code == 401
     assert is_logged_out(site, browser)
     assert "gina" not in site.cli("user", "list").stdout
+    # Her name is held: someone new cannot take it and receive what was meant for her.
+    taken = sign_up(site, "gina", "a stranger's password", "stranger@example.net")
+    assert taken.status_code == 422 and "This user name is taken" in taken.text
 
 
 def test_log_in_rate_limit(tmp_path):

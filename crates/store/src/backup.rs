@@ -196,6 +196,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
         ],
     ),
+    ("held_names", &[("name", Text), ("held_until", Int)]),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -206,6 +207,7 @@ fn added_in(table: &str) -> i64 {
         "external_points" => 4,
         "sessions" | "mail_tokens" | "support_requests" | "support_messages" => 5,
         "share_links" => 6,
+        "held_names" => 8,
         _ => 1,
     }
 }

@@ -3,6 +3,11 @@ use crate::error::StoreError;
 use crate::handle::{now, Store};
 use crate::model::User;
 
+/// How long the name of a deleted account stays unavailable to others, as
+/// mail providers hold a closed address: mail and share links sent to the
+/// old owner must not reach someone new.
+pub const NAME_HOLD_SECONDS: i64 = 180 * 24 * 3600;
+
 pub(crate) const USER_COLUMNS: &str =
     "id, name, email, password_hash, is_admin, created_at, verified_at, locked";
 
@@ -39,6 +44,9 @@ impl Store {
         is_admin: bool,
         verified_at: Option<i64>,
     ) -> Result<User, StoreError> {
+        if self.name_is_held(name).await? {
+            return Err(StoreError::AlreadyExists(format!("user {name}")));
+        }
         let sql = format!(
             "INSERT INTO users (name, email, password_hash, is_admin, created_at, verified_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {USER_COLUMNS}"
@@ -170,16 +178,42 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the user and, by cascade, every collection and item they own.
+    /// Deletes the user and, by cascade, every collection and item they
+    /// own. The name of an account that was in use (its address validated)
+    /// is held for [`NAME_HOLD_SECONDS`].
     pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM users WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.begin_write().await?;
+        let deleted: Option<(Option<i64>,)> =
+            sqlx::query_as("DELETE FROM users WHERE name = $1 RETURNING verified_at")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((verified_at,)) = deleted else {
             return Err(StoreError::NotFound);
+        };
+        if verified_at.is_some() {
+            sqlx::query(
+                "INSERT INTO held_names (name, held_until) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET held_until = excluded.held_until",
+            )
+            .bind(name)
+            .bind(now() + NAME_HOLD_SECONDS)
+            .execute(&mut *tx)
+            .await?;
         }
-        Ok(())
+        tx.commit().await
+    }
+
+    /// Whether `name` belonged to an account deleted less than
+    /// [`NAME_HOLD_SECONDS`] ago.
+    pub async fn name_is_held(&self, name: &str) -> Result<bool, StoreError> {
+        let held: Option<(i64,)> =
+            sqlx::query_as("SELECT held_until FROM held_names WHERE name = $1 AND held_until > $2")
+                .bind(name)
+                .bind(now())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(held.is_some())
     }
 
     /// (accounts, calendars, calendar objects) in the whole service, for

@@ -80,6 +80,7 @@ on_both_backends!(
     migrations,
     users,
     items_and_sync,
+    deleted_names_are_held,
     conditions_and_conflicts,
     collection_trees,
     dead_properties,
@@ -101,9 +102,9 @@ async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -187,6 +188,45 @@ async fn users(store: Store) {
         store.delete_user("alice").await,
         Err(StoreError::NotFound)
     ));
+}
+
+async fn deleted_names_are_held(store: Store) {
+    store.migrate().await.unwrap();
+    store
+        .create_user("hana", "h@example.org", "h", false)
+        .await
+        .unwrap();
+    store.delete_user("hana").await.unwrap();
+    assert!(store.name_is_held("hana").await.unwrap());
+    assert!(
+        matches!(
+            store
+                .create_pending_user("hana", "stranger@example.org", "h")
+                .await,
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "nobody else gets a deleted account's name at once"
+    );
+    // A sign-up never validated never received anything: its name is free.
+    store
+        .create_pending_user("pim", "p@example.org", "h")
+        .await
+        .unwrap();
+    store.delete_user("pim").await.unwrap();
+    assert!(!store.name_is_held("pim").await.unwrap());
+    store
+        .create_pending_user("pim", "other@example.org", "h")
+        .await
+        .unwrap();
+    // When the hold ends, the name can be taken again.
+    store
+        .execute_raw("UPDATE held_names SET held_until = 1 WHERE name = 'hana'")
+        .await
+        .unwrap();
+    store
+        .create_pending_user("hana", "stranger@example.org", "h")
+        .await
+        .unwrap();
 }
 
 async fn items_and_sync(store: Store) {
@@ -629,7 +669,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5, 6, 7]);
+    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
     assert_eq!(
@@ -1064,7 +1104,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
     populate(&store, 5).await;
     let before = snapshot(&store).await;
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7, 8]);
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
     // gained two columns: validated (at creation) and not locked; collections
@@ -1103,7 +1143,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":7"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":8"#),
         "{header}"
     );
 }
@@ -1130,7 +1170,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     );
     assert!(snapshot(&store).await.contains(r#""hank""#));
     store.execute_raw("DROP TABLE incidents").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7]);
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7, 8]);
 }
 
 async fn external_series(store: Store) {

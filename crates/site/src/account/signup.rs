@@ -88,7 +88,10 @@ pub async fn signup(
     let store = &state.store;
     let fail = |e: StoreError| guard.store_error(&e);
     if errors.is_empty() {
-        if store.user_by_name(&name).await.map_err(fail)?.is_some() {
+        // The names of recently deleted accounts count as taken.
+        if store.user_by_name(&name).await.map_err(fail)?.is_some()
+            || store.name_is_held(&name).await.map_err(fail)?
+        {
             errors.push("This user name is taken. Please choose another.");
         }
         let owners = store.users_by_email(&email).await.map_err(fail)?;
