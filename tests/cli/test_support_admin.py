@@ -169,6 +169,10 @@ def test_admin_finds_locks_unlocks_resends_and_deletes_accounts(site):
 
     found = text_of(admin_get(site, staff, "/admin/users?q=smith"))
     assert "alice-smith" in found and "bobby-jones" not in found
+    # Staff are not offered to lock or delete themselves (it could only fail).
+    own = admin_get(site, staff, f"/admin/users?q={ADMIN[0]}")
+    assert f"/admin/users/{ADMIN[0]}/lock" not in own and f"/admin/users/{ADMIN[0]}/delete" not in own
+    assert "You (change your own account" in text_of(own)
     found = text_of(admin_get(site, staff, "/admin/users?q=bobby-jones@example"))
     assert "bobby-jones" in found and "alice-smith" not in found
 
@@ -317,3 +321,12 @@ def test_support_requests_cannot_inject_markup_or_mail_headers(site):
         headers = raw.split("\r\n\r\n", 1)[0]
         assert not re.search(r"^Bcc:", headers, re.M | re.I), headers
         assert "evil.example" not in mail.to
+
+
+def test_a_fresh_status_page_says_what_is_unchecked_and_staff_how_to_check_it(site):
+    anonymous = text_of(requests.get(site.url("/status"), timeout=30).text)
+    assert "Some parts of the service are not checked yet." in anonymous
+    assert "have problems" not in anonymous and "interval_seconds" not in anonymous
+    staff = admin_session(site)
+    shown = text_of(admin_get(site, staff, "/status"))
+    assert "turn on the probe" in shown and "interval_seconds" in shown

@@ -265,6 +265,8 @@ struct StatusPage<'a> {
     stale: bool,
     taken_at: String,
     all_up: bool,
+    /// Some part is down (not merely unchecked).
+    any_down: bool,
     components: Vec<ComponentState>,
     maintenance: Option<MaintenanceView>,
     incidents: Vec<IncidentView>,
@@ -276,6 +278,7 @@ pub async fn page(
 ) -> Response {
     let (snapshot, is_stale) = state.part::<StatusCache>().current(&state.store).await;
     let all_up = snapshot.components.iter().all(|c| c.state == "up");
+    let any_down = snapshot.components.iter().any(|c| c.state == "down");
     render(
         StatusCode::OK,
         &StatusPage {
@@ -285,6 +288,7 @@ pub async fn page(
             stale: is_stale,
             taken_at: time_text(snapshot.taken_at),
             all_up,
+            any_down,
             components: snapshot.components,
             maintenance: snapshot.maintenance,
             incidents: snapshot.incidents,
