@@ -983,3 +983,19 @@ def test_the_access_log_keeps_tokens_out_of_referers(site):
     assert done.status_code == 303
     wait_log(site, r'"POST /s/-/events ')
     assert link.token not in site.access_log(), [l for l in site.access_log().splitlines() if link.token in l]
+
+
+def test_an_event_marked_private_in_the_web_calendar_shows_only_as_busy_through_a_link(site):
+    browser = alice_with_events(site)
+    form = get_page(browser, site, "/calendar/new", date="2026-03-03")
+    assert 'name="private"' in form, "the event form offers the private choice the announcement promises"
+    done = post_new_event(browser, site, title="Job interview", start_date="2026-03-03", end_date="2026-03-03",
+                          private="yes")
+    assert done.status_code == 303
+    [stored] = [t for t in caldav_texts(caldav_calendar(site, ALICE)) if "Job interview" in t]
+    assert "CLASS:PRIVATE" in unfold(stored)
+    link = make_link(browser, site, permission="write")
+    seen = calendar_view(visitor(), site, "week", "2026-03-03", base=link.web_path())
+    assert "Job interview" not in seen and "Busy" in seen
+    visitor_form = get_page(visitor(), site, link.web_path("/new"), date="2026-03-03")
+    assert 'name="private"' not in visitor_form, "a visitor is not offered to hide an event from the link itself"

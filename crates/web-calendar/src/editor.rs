@@ -17,6 +17,8 @@ pub struct EventForm {
     pub title: String,
     pub location: String,
     pub description: String,
+    /// "yes": share links show only that the time is busy (CLASS:PRIVATE).
+    pub private: String,
     pub all_day: String,
     pub start_date: String,
     pub start_time: String,
@@ -54,6 +56,7 @@ pub struct EventData {
     pub title: String,
     pub location: String,
     pub description: String,
+    pub private: bool,
     pub timing: Timing,
     pub zone: Tz,
     pub rule: Option<String>,
@@ -150,6 +153,7 @@ impl EventForm {
                 title: title.to_owned(),
                 location: self.location.trim().to_owned(),
                 description: self.description.trim().to_owned(),
+                private: self.private == "yes",
                 timing,
                 zone,
                 rule,
@@ -291,6 +295,15 @@ fn apply(event: &mut Component, data: &EventData, with_rule: bool) {
     let (start, end) = times(data);
     event.properties.push(start);
     event.properties.push(end);
+    // CONFIDENTIAL set by another app counts as private and is kept.
+    if data.private != almanac_ical::privacy::is_private(event) {
+        event
+            .properties
+            .retain(|p| !p.name.eq_ignore_ascii_case("CLASS"));
+        if data.private {
+            event.properties.push(Property::new("CLASS", "PRIVATE"));
+        }
+    }
     if with_rule {
         if let Some(rule) = &data.rule {
             event.properties.push(Property::new("RRULE", rule.clone()));
@@ -514,6 +527,11 @@ pub fn form_for(
         title: text("SUMMARY"),
         location: text("LOCATION"),
         description: text("DESCRIPTION"),
+        private: if almanac_ical::privacy::is_private(component) {
+            "yes".to_owned()
+        } else {
+            String::new()
+        },
         tz: component
             .property("DTSTART")
             .and_then(|p| p.param("TZID"))
@@ -620,6 +638,33 @@ mod tests {
             .iter()
             .map(|i| i.start)
             .collect()
+    }
+
+    #[test]
+    fn private_is_class_private_and_another_app_s_confidential_is_kept() {
+        let private = EventForm {
+            private: "yes".into(),
+            ..form()
+        };
+        let mut event = new_event("u2", &private.check().unwrap());
+        assert_eq!(
+            event.property("CLASS").map(|p| p.value.as_str()),
+            Some("PRIVATE")
+        );
+        event
+            .properties
+            .retain(|p| !p.name.eq_ignore_ascii_case("CLASS"));
+        event
+            .properties
+            .push(Property::new("CLASS", "CONFIDENTIAL"));
+        apply(&mut event, &private.check().unwrap(), true);
+        assert_eq!(
+            event.property("CLASS").map(|p| p.value.as_str()),
+            Some("CONFIDENTIAL"),
+            "still private, in the other app's words"
+        );
+        apply(&mut event, &form().check().unwrap(), true);
+        assert!(event.property("CLASS").is_none(), "unchecked: public again");
     }
 
     #[test]

@@ -36,6 +36,9 @@ struct EventPage<'a> {
     occurrence: String,
     calendars: Vec<(String, String)>,
     zones: &'static [&'static str],
+    /// A share link's visitor: no "private" choice (a private event would
+    /// vanish from the link that made it).
+    visitor: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,6 +139,7 @@ fn event_page(
                 })
                 .collect(),
             zones: zone_names(),
+            visitor: scope.is_visitor(),
         },
     );
     scope.log(page, viewer, None)
