@@ -67,8 +67,8 @@ test('with no configuration, the mailed link and every address point at the serv
   assert.ok(await page.getByRole('heading', { level: 1, name: 'Your address is confirmed' }).isVisible());
   await page.screenshot({ path: join(shots, 'first-hour-confirmed.png'), fullPage: true });
 
-  await page.goto(`${server.base}/login`);
-  await logIn(page, newcomer);
+  // The link logged her in: no second log-in right after confirming.
+  assert.equal(await page.locator('header').getByRole('link', { name: newcomer.name, exact: true }).count(), 1);
   await page.goto(`${server.base}/help`);
   assert.ok((await page.locator('main').innerText()).includes(`${server.base}/dav/`), 'Help shows this server\'s CalDAV address');
   await page.goto(`${server.base}/account`);
