@@ -541,3 +541,18 @@ def test_dates_and_views_are_navigable(site):
     values = form_values(new_page)
     assert values["start_date"] == "2026-03-04" and values["calendar"] == "calendar", values
     assert form_action(new_page) == "/calendar/events"
+
+
+def test_a_new_calendar_does_not_move_the_default_one(site):
+    site.add_user(*ALICE)
+    browser = logged_in(site, *ALICE)
+    page = get_page(browser, site, "/calendar/calendars")
+    made = browser.post(site.url("/calendar/calendars"), data={"csrf": csrf_of(page), "name": "Anniversaries",
+                                                               "color": "#aa3300"}, timeout=30)
+    assert made.status_code == 200
+    form = get_page(browser, site, "/calendar/new", date="2026-03-02")
+    selected = re.search(r'<option value="([^"]+)" selected>', form)
+    assert selected and selected.group(1) == "calendar", "new events still go to the first calendar"
+    tasks = get_page(browser, site, "/calendar/tasks")
+    first = re.search(r'<select name="calendar"><option value="([^"]+)"', tasks)
+    assert first and first.group(1) == "calendar", "and new tasks too"

@@ -72,8 +72,7 @@ pub(crate) fn show_new_form(
     let form = EventForm {
         calendar: if query.calendar.is_empty() {
             scope
-                .calendars
-                .first()
+                .default_calendar("VEVENT")
                 .map(|c| c.path.clone())
                 .unwrap_or_default()
         } else {

@@ -50,6 +50,16 @@ impl Scope {
         })
     }
 
+    /// Where new events (or tasks) go unless the person picks another: the
+    /// oldest calendar that takes them, so adding a calendar never moves
+    /// the default.
+    pub(crate) fn default_calendar(&self, component: &str) -> Option<&Collection> {
+        self.calendars
+            .iter()
+            .filter(|c| c.accepts(component))
+            .min_by_key(|c| (c.created_at, c.id))
+    }
+
     pub(crate) fn calendar(&self, path: &str) -> Option<&Collection> {
         self.calendars.iter().find(|c| c.path == path)
     }

@@ -57,17 +57,25 @@ async fn show(
             viewer,
             errors,
             tasks,
-            lists: scope
-                .calendars
-                .iter()
-                .filter(|c| c.accepts("VTODO"))
-                .map(|c| {
-                    (
-                        c.path.clone(),
-                        c.displayname.clone().unwrap_or_else(|| c.path.clone()),
-                    )
-                })
-                .collect(),
+            // The default list first: the select shows it chosen.
+            lists: {
+                let default = scope.default_calendar("VTODO").map(|c| c.id);
+                let mut lists: Vec<_> = scope
+                    .calendars
+                    .iter()
+                    .filter(|c| c.accepts("VTODO"))
+                    .collect();
+                lists.sort_by_key(|c| Some(c.id) != default);
+                lists
+                    .into_iter()
+                    .map(|c| {
+                        (
+                            c.path.clone(),
+                            c.displayname.clone().unwrap_or_else(|| c.path.clone()),
+                        )
+                    })
+                    .collect()
+            },
         },
     ))
 }
