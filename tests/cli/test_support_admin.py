@@ -273,9 +273,15 @@ def test_incidents_from_the_admin_page_show_on_the_status_site(site):
     assert "A full disk; fixed." in status and "resolved" in status.lower()
 
     admin_post(site, staff, "/admin/operations", "/admin/incidents", kind="maintenance",
-               title="Database upgrade", status="scheduled", message="Writes pause for ten minutes.")
+               title="Database upgrade", status="scheduled", message="Writes pause for ten minutes.",
+               starts="2099-03-01T22:00", ends="2099-03-01T22:30")
     status = text_of(requests.get(site.url("/status"), timeout=30).text)
     assert "Database upgrade" in status and "Writes pause for ten minutes." in status
+    assert "2099-03-01 22:00 UTC to 2099-03-01 22:30 UTC" in status, "planned maintenance shows its window"
+    backwards = staff.post(site.url("/admin/incidents"), data={
+        "csrf": form_token(staff, site, "/admin/operations"), "kind": "maintenance", "title": "Backwards",
+        "status": "scheduled", "message": "x", "starts": "2099-03-02T10:00", "ends": "2099-03-02T09:00"}, timeout=30)
+    assert backwards.status_code == 422 and "The end must come after the start." in backwards.text
     listed = site.cli("incident", "list").stdout
     assert "Slow sync for some users" in listed and "Database upgrade" in listed
 

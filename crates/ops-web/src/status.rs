@@ -228,6 +228,7 @@ fn apply_result(state: &mut ComponentState, result: &ProbeResult, now: i64) {
 fn incident_view(incident: &Incident) -> IncidentView {
     let window = match incident.ends_at {
         Some(end) => format!("{} to {}", time_text(incident.starts_at), time_text(end)),
+        None if incident.starts_at > now() => format!("from {}", time_text(incident.starts_at)),
         None => format!("since {}", time_text(incident.starts_at)),
     };
     IncidentView {

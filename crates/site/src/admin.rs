@@ -187,7 +187,8 @@ struct OperationsPage<'a> {
 
 struct IncidentRow {
     incident: Incident,
-    started: String,
+    /// "since …", "from …" or "… to …".
+    window: String,
     statuses: &'static [&'static str],
     open: bool,
 }
@@ -212,7 +213,13 @@ pub async fn operations(
         .map_err(fail)?
         .into_iter()
         .map(|incident| IncidentRow {
-            started: time_text(incident.starts_at),
+            window: match incident.ends_at {
+                Some(end) => format!("{} to {}", time_text(incident.starts_at), time_text(end)),
+                None if incident.starts_at > chrono::Utc::now().timestamp() => {
+                    format!("from {}", time_text(incident.starts_at))
+                }
+                None => format!("since {}", time_text(incident.starts_at)),
+            },
             statuses: if incident.kind == "maintenance" {
                 MAINTENANCE_STATUSES
             } else {
@@ -314,6 +321,17 @@ pub struct IncidentForm {
     title: String,
     status: String,
     message: String,
+    /// `YYYY-MM-DDTHH:MM` in UTC (a datetime-local field); empty: now.
+    starts: String,
+    /// The same; empty: open-ended.
+    ends: String,
+}
+
+/// A datetime-local field's value, read as UTC.
+fn utc_field(text: &str) -> Option<i64> {
+    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M")
+        .ok()
+        .map(|t| t.and_utc().timestamp())
 }
 
 pub async fn open_incident(
@@ -353,15 +371,31 @@ pub async fn open_incident(
             "Give a title (at most 200 characters) and a first update (at most 5,000).",
         ));
     }
+    let starts = match form.starts.trim() {
+        "" => Some(chrono::Utc::now().timestamp()),
+        text => utc_field(text),
+    };
+    let ends = match form.ends.trim() {
+        "" => Some(None),
+        text => utc_field(text).map(Some),
+    };
+    let (Some(starts), Some(ends)) = (starts, ends) else {
+        return Ok(bad_input(
+            &state,
+            &viewer,
+            "Give the start and end as a date and time (UTC), or leave them empty.",
+        ));
+    };
+    if ends.is_some_and(|end| end <= starts) {
+        return Ok(bad_input(
+            &state,
+            &viewer,
+            "The end must come after the start.",
+        ));
+    }
     state
         .store
-        .open_incident(
-            kind,
-            title,
-            status,
-            message,
-            (chrono::Utc::now().timestamp(), None),
-        )
+        .open_incident(kind, title, status, message, (starts, ends))
         .await
         .map_err(|e| guard.store_error(&e))?;
     Ok(redirect("/admin/operations"))
