@@ -123,3 +123,36 @@ test('staff read the dashboard and download its CSV with their web session; othe
   assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic/);
   await member.close();
 });
+
+test('during maintenance every page says so, and a refused event form comes back with what was typed', async () => {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/login`);
+  await logIn(page, newcomer);
+  execFileSync(bin, ['maintenance', 'on', '--message', 'Upgrading the database; back within the hour.'], { env: server.env });
+  try {
+    for (const path of ['/', '/calendar', '/account', '/help']) {
+      await page.goto(server.base + path);
+      const banner = page.locator('.maintenance-banner');
+      assert.ok(await banner.isVisible(), `${path} shows the maintenance banner`);
+      assert.match(await banner.innerText(), /Upgrading the database/);
+    }
+    await page.goto(`${server.base}/calendar/new?date=2026-03-03`);
+    await page.getByLabel('Title').fill('Plans typed during maintenance');
+    await page.getByLabel('Description').fill('A long description nobody wants to type twice.');
+    const response = await submit(page, page.getByRole('button', { name: 'Save' }));
+    assert.equal(response.status(), 503, 'nothing is saved during maintenance');
+    assert.equal(await page.getByLabel('Title').inputValue(), 'Plans typed during maintenance', 'the title is kept');
+    assert.equal(await page.getByLabel('Description').inputValue(), 'A long description nobody wants to type twice.');
+    assert.ok(await page.getByText('What you typed is kept below').isVisible());
+    await page.screenshot({ path: join(shots, 'first-hour-maintenance-form-kept.png'), fullPage: true });
+    execFileSync(bin, ['maintenance', 'off'], { env: server.env });
+    const saved = await submit(page, page.getByRole('button', { name: 'Save' }));
+    assert.equal(new URL(page.url()).pathname, '/calendar', 'saved once maintenance is over');
+    assert.equal(saved.status(), 200);
+    assert.equal(await page.locator('.maintenance-banner').count(), 0, 'and the banner is gone');
+  } finally {
+    execFileSync(bin, ['maintenance', 'off'], { env: server.env });
+    await context.close();
+  }
+});

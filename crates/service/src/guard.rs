@@ -7,7 +7,7 @@ use crate::page;
 use crate::rate_limit::{ClientAddress, Form};
 use crate::session::Viewer;
 use crate::state::AppState;
-use almanac_store::User;
+use almanac_store::{Maintenance, User};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -75,13 +75,36 @@ impl<'a> Guard<'a> {
         }
         match self.state.store.maintenance().await {
             Ok(None) => Ok(()),
-            Ok(Some(maintenance)) => Err(crate::maintenance::page(
-                &self.state.config.site,
-                self.viewer,
-                &maintenance,
-            )),
+            Ok(Some(maintenance)) => Err(self.maintenance_page(&maintenance)),
             Err(e) => Err(self.store_error(&e)),
         }
+    }
+
+    /// Whether a form that changes something must wait: the maintenance
+    /// notice while maintenance is on (staff excepted). Forms that can show
+    /// themselves again use it to keep what was typed.
+    pub async fn paused(&self) -> Result<Option<Maintenance>, Response> {
+        if self.viewer.is_admin() {
+            return Ok(None);
+        }
+        self.state
+            .store
+            .maintenance()
+            .await
+            .map_err(|e| self.store_error(&e))
+    }
+
+    /// The refusal of a form during maintenance, as a page of the site.
+    pub fn maintenance_page(&self, maintenance: &Maintenance) -> Response {
+        let (message, retry) = crate::maintenance::explain(maintenance);
+        let response = page::error_page(
+            &self.state.config.site,
+            self.viewer,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Down for maintenance",
+            &message,
+        );
+        crate::maintenance::with_retry_after(response, retry)
     }
 
     /// Does `password` match `hash`? (argon2 waits for its turn.)

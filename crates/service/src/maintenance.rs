@@ -1,8 +1,6 @@
 //! Maintenance mode ("service is down: no changes"): writes get 503 with
 //! Retry-After and the operators' message; reads go on.
 
-use crate::config::Site;
-use crate::session::Viewer;
 use almanac_store::Maintenance;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,28 +29,25 @@ pub fn refusal(maintenance: &Maintenance, dav: bool) -> Response {
     with_retry_after(response, retry)
 }
 
-/// The same refusal as a page of the site, for its forms.
-pub fn page(site: &Site, viewer: &Viewer, maintenance: &Maintenance) -> Response {
-    let (message, retry) = explain(maintenance);
-    let response = crate::page::error_page(
-        site,
-        viewer,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Down for maintenance",
-        &message,
-    );
-    with_retry_after(response, retry)
-}
-
-fn with_retry_after(mut response: Response, seconds: i64) -> Response {
+pub(crate) fn with_retry_after(mut response: Response, seconds: i64) -> Response {
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
 
+/// A page refused during maintenance, told when to try again.
+pub fn with_retry(response: Response, maintenance: &Maintenance) -> Response {
+    with_retry_after(response, explain(maintenance).1)
+}
+
+/// What the site says on every page while maintenance is on.
+pub fn notice(maintenance: &Maintenance) -> String {
+    explain(maintenance).0
+}
+
 /// The operators' message with the expected end, and seconds to wait.
-fn explain(maintenance: &Maintenance) -> (String, i64) {
+pub(crate) fn explain(maintenance: &Maintenance) -> (String, i64) {
     let now = chrono::Utc::now().timestamp();
     let retry = maintenance
         .until

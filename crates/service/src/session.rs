@@ -34,6 +34,8 @@ pub struct Viewer {
     /// The address the page was reached at ([`PublicUrl`]), for the links
     /// it shows; empty outside the session layer.
     pub base_url: String,
+    /// While maintenance is on: what every page says about it.
+    pub maintenance: Option<String>,
 }
 
 impl Viewer {
@@ -76,6 +78,10 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         ..Viewer::default()
     };
     let secure = viewer.on_https();
+    viewer.maintenance = match state.store.maintenance().await {
+        Ok(maintenance) => maintenance.as_ref().map(crate::maintenance::notice),
+        Err(_) => None,
+    };
     if let Some(hash) = session {
         match state.store.session_user(&hash).await {
             Ok(Some(user)) if user.may_sign_in() => {
@@ -159,6 +165,7 @@ pub async fn start(
             session_hash: Some(hash),
             lookup_failed: false,
             base_url: viewer.base_url.clone(),
+            maintenance: viewer.maintenance.clone(),
         },
     })
 }

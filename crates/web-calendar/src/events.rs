@@ -8,6 +8,7 @@ use crate::view::zone_names;
 use almanac_ical::Component;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
+use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
 use almanac_service::AppState;
@@ -90,6 +91,9 @@ pub(crate) fn show_new_form(
     };
     event_page(state, viewer, scope, StatusCode::OK, Vec::new(), form, None)
 }
+
+/// Said above an event form refused during maintenance: nothing is lost.
+const KEPT_DURING_MAINTENANCE: &str = "Nothing was saved: the service is down for maintenance (see the notice above). What you typed is kept below; press Save again when the notice is gone.";
 
 fn event_page(
     state: &AppState,
@@ -296,7 +300,19 @@ pub(crate) async fn save_new_event(
     form: EventForm,
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
-    guard.change(&form.csrf).await?;
+    guard.csrf(&form.csrf)?;
+    if let Some(maintenance) = guard.paused().await? {
+        let page = event_page(
+            state,
+            viewer,
+            scope,
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec![KEPT_DURING_MAINTENANCE],
+            form,
+            None,
+        );
+        return Ok(maintenance::with_retry(page, &maintenance));
+    }
     if !scope.can_write {
         return Err(page::not_found_page(&state.config.site, viewer));
     }
@@ -378,7 +394,21 @@ pub(crate) async fn save_existing_event(
     form: EventForm,
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
-    guard.change(&form.csrf).await?;
+    guard.csrf(&form.csrf)?;
+    if let Some(maintenance) = guard.paused().await? {
+        let occurrence = form.occurrence.parse::<i64>().ok();
+        let existing = Some((calendar, item, occurrence.is_some(), occurrence));
+        let page = event_page(
+            state,
+            viewer,
+            scope,
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec![KEPT_DURING_MAINTENANCE],
+            form,
+            existing,
+        );
+        return Ok(maintenance::with_retry(page, &maintenance));
+    }
     if !scope.can_write {
         return Err(page::not_found_page(&state.config.site, viewer));
     }
