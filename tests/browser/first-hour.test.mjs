@@ -156,3 +156,56 @@ test('during maintenance every page says so, and a refused event form comes back
     await context.close();
   }
 });
+
+test('on a 390 px phone no page scrolls sideways and no word in the month view is broken', async () => {
+  const phone = { width: 390, height: 844 };
+  const desk = await browser.newContext({ viewport });
+  const setup = await desk.newPage();
+  await setup.goto(`${server.base}/login`);
+  await logIn(setup, newcomer);
+  for (const [title, time] of [['Team standup with everyone on the project', '15:30'], ['Dentist', '08:00']]) {
+    await setup.goto(`${server.base}/calendar/new?date=2026-03-04`);
+    await setup.getByLabel('Title').fill(title);
+    await setup.locator('input[name="start_time"]').fill(time);
+    await setup.locator('input[name="end_time"]').fill(time.replace(/^(\d\d)/, (h) => String(Number(h) + 1).padStart(2, '0')));
+    await submit(setup, setup.getByRole('button', { name: 'Save' }));
+  }
+  await desk.close();
+
+  const pages = {
+    [newcomer.name]: ['/', '/blog', '/status', '/help', '/faq', '/clients', '/clients/davx5', '/addresses', '/about', '/contact',
+      '/account', '/calendar?view=month&date=2026-03-04', '/calendar?view=week&date=2026-03-04',
+      '/calendar?view=agenda&date=2026-03-01', '/calendar/new', '/calendar/tasks', '/calendar/calendars',
+      '/calendar/calendars/calendar/share'],
+    [staff.name]: ['/admin/users', '/admin/support', '/admin/operations', '/dashboard'],
+  };
+  for (const [who, paths] of Object.entries(pages)) {
+    const context = await browser.newContext({ viewport: phone, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${server.base}/login`);
+    await logIn(page, who === staff.name ? staff : newcomer);
+    for (const path of paths) {
+      const response = await page.goto(server.base + path);
+      assert.equal(response.status(), 200, path);
+      const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      assert.ok(scroll <= width, `${path} is ${scroll - width} px wider than a 390 px phone`);
+      const name = `phone-${path.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '') || 'home'}`;
+      await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    }
+    if (who === newcomer.name) {
+      await page.goto(`${server.base}/calendar?view=month&date=2026-03-04`);
+      const titles = page.locator('table.month .entry .title');
+      const count = await titles.count();
+      assert.ok(count >= 2, 'the events are in the month');
+      for (let i = 0; i < count; i++) {
+        const lines = await titles.nth(i).evaluate((e) => e.getClientRects().length);
+        assert.equal(lines, 1, 'a title keeps to one line (cut with an ellipsis, not broken mid-word)');
+      }
+      await page.goto(`${server.base}/calendar?view=week&date=2026-03-04`);
+      for (const time of await page.locator('.entry .time').all()) {
+        assert.equal(await time.evaluate((e) => e.getClientRects().length), 1, 'a time is never split');
+      }
+    }
+    await context.close();
+  }
+});
