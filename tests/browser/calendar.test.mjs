@@ -178,8 +178,9 @@ test('a weekly event from the week view, one occurrence moved, in the month, wee
 
   response = await submit(page, page.getByRole('button', { name: 'Save' }));
   assert.equal(response.status(), 200, 'the event is saved');
-  assert.deepEqual(url(page), { path: '/calendar', query: { view: 'week', date: '2027-03-01' } },
+  assert.deepEqual(url(page), { path: '/calendar', query: { view: 'week', date: '2027-03-01', done: 'saved' } },
     'saving leads to the week view of the start date');
+  assert.equal(await page.locator('p.notice').innerText(), 'Saved.', 'which says the event is saved');
   const monday = daySection(page, 'Monday 1 March');
   assert.deepEqual(await titlesIn(monday), ['Team sync'], 'Team sync on Monday 1 March');
   const first = entry(monday, 'Team sync');
@@ -216,7 +217,8 @@ test('a weekly event from the week view, one occurrence moved, in the month, wee
   assert.ok(await page.locator('input[name=day_mo]').isChecked(), 'on Monday');
   assert.equal(await page.locator('select[name=ends]').inputValue(), 'count');
   assert.equal(await page.getByLabel('Times', { exact: true }).inputValue(), '4');
-  assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 1, 'a Delete button');
+  assert.equal(await page.getByRole('button', { name: 'Yes, delete' }).count(), 0, 'deleting needs a second step');
+  assert.equal(await page.locator('details.confirm summary').innerText(), 'Delete…', 'behind "Delete…"');
   await keep(page, 'event-form-occurrence', response);
 
   await page.locator('input[name=start_date]').fill('2027-03-09');
@@ -225,7 +227,7 @@ test('a weekly event from the week view, one occurrence moved, in the month, wee
   await page.locator('input[name=end_time]').fill('15:00');
   response = await submit(page, page.getByRole('button', { name: 'Save' }));
   assert.equal(response.status(), 200, 'the moved occurrence is saved');
-  assert.deepEqual(url(page), { path: '/calendar', query: { view: 'week', date: '2027-03-09' } },
+  assert.deepEqual(url(page), { path: '/calendar', query: { view: 'week', date: '2027-03-09', done: 'saved' } },
     'saving leads to the week view of the new start date');
   assert.deepEqual(await titlesIn(daySection(page, 'Monday 8 March')), [], 'nothing left on Monday 8 March');
   const tuesday = daySection(page, 'Tuesday 9 March');
@@ -300,8 +302,8 @@ test('a read-only share link: a visitor sees the calendar, then the link is revo
   const row = page.locator('table tbody tr');
   assert.equal(await row.count(), 1, 'one link in the table');
   assert.ok((await row.innerText()).includes('Family') && (await row.innerText()).includes('See events'), 'its label and rights');
-  assert.equal(await row.getByRole('button', { name: 'Revoke' }).count(), 1);
-  assert.equal(await row.getByRole('button', { name: 'New address' }).count(), 1);
+  assert.equal(await row.getByRole('button', { name: 'Yes, revoke' }).count(), 0, 'revoking needs a second step');
+  assert.deepEqual(await row.locator('details.confirm summary').allInnerTexts(), ['Revoke…', 'New address…']);
   await keep(page, 'share-links-created', response);
 
   const visitor = await browser.newContext({ viewport, timezoneId: zone });
@@ -337,8 +339,10 @@ test('a read-only share link: a visitor sees the calendar, then the link is revo
 
   await page.goto(`${server.base}/calendar/calendars/calendar/share`);
   assert.equal(await page.getByText(web).count(), 0, 'the token is shown only once');
-  response = await submit(page, page.locator('table tbody tr').getByRole('button', { name: 'Revoke' }));
+  await page.locator('table tbody tr').getByText('Revoke…').click();
+  response = await submit(page, page.locator('table tbody tr').getByRole('button', { name: 'Yes, revoke' }));
   assert.equal(url(page).path, '/calendar/calendars/calendar/share', 'revoking leads back to the share page');
+  assert.equal(await page.getByRole('status').innerText(), 'The link is revoked: its addresses no longer work.');
   assert.ok(await page.getByText('No links yet.').isVisible(), 'the link is gone from the table');
 
   response = await guest.reload();
@@ -480,8 +484,10 @@ test('without JavaScript: the month, week and agenda views, and the event form',
   assert.equal(await page.locator('input[name=start_time]').inputValue(), '11:00', 'the form shows the event\'s own zone\'s times');
   assert.equal(await page.getByLabel('Time zone').inputValue(), zone);
   assert.equal(await page.getByRole('group', { name: 'This event repeats. Change' }).count(), 0, 'no series choice for a single event');
-  response = await submit(page, page.getByRole('button', { name: 'Delete' }));
+  await page.getByText('Delete…').click();
+  response = await submit(page, page.getByRole('button', { name: 'Yes, delete' }));
   assert.equal(response.status(), 200, 'the event is deleted');
+  assert.equal(await page.locator('p.notice').innerText(), 'Deleted.', 'and the calendar says so');
   assert.deepEqual(await titlesIn(daySection(page, 'Wednesday 3 March')), [], 'the event is gone');
   await context.close();
   // Not part of the contract; for the report.

@@ -173,7 +173,7 @@ def new_event(browser: requests.Session, site: Site, base: str = "/calendar", **
     done = post_new_event(browser, site, base, **overrides)
     assert done.status_code == 303, (done.status_code, done.text[:2000])
     start = event_fields(**overrides)["start_date"]
-    assert same_location(done.headers["Location"], f"{base}?view=week&date={start}"), done.headers["Location"]
+    assert same_location(done.headers["Location"], f"{base}?view=week&date={start}&done=saved"), done.headers["Location"]
 
 
 def open_entry(browser: requests.Session, site: Site, entry: Entry) -> str:

@@ -180,7 +180,7 @@ def test_moving_one_occurrence_on_the_web(site):
     moved = post_entry_form(browser, site, wednesday, scope="this", action="save", start_date="2026-03-05",
                             end_date="2026-03-05", start_time="14:00", end_time="15:00")
     assert moved.status_code == 303, (moved.status_code, moved.text[:2000])
-    assert same_location(moved.headers["Location"], "/calendar?view=week&date=2026-03-05"), moved.headers["Location"]
+    assert same_location(moved.headers["Location"], "/calendar?view=week&date=2026-03-05&done=saved"), moved.headers["Location"]
 
     shown = entries_titled(calendar_view(browser, site, "month", "2026-03-01"), "Team sync")
     assert sorted(shown) == ["Monday 2 March", "Monday 9 March", "Thursday 5 March", "Wednesday 11 March"], shown
@@ -236,6 +236,8 @@ def test_changing_and_deleting_a_series_or_one_occurrence(site):
     [any_one] = renamed_days["Wednesday 11 March"]
     deleted = post_entry_form(browser, site, any_one, scope="all", action="delete")
     assert deleted.status_code == 303, (deleted.status_code, deleted.text[:2000])
+    said = browser.get(site.url(deleted.headers["Location"]), timeout=30).text
+    assert '<p class="notice" role="status">Deleted.</p>' in said, "the calendar says what happened"
     assert all_entries(calendar_view(browser, site, "month", "2026-03-01")) == []
     assert caldav_texts(caldav_calendar(site, ALICE)) == []
     assert set(origins(site, "alice").values()) == {"web"}

@@ -310,7 +310,7 @@ def test_a_write_link_lets_visitors_add_change_and_delete_events(site):
     done = post_new_event(guest, site, base=link.web_path(), title="Dinner at Rosa's", location="Rosa's",
                           start_date="2026-03-12", end_date="2026-03-12", start_time="19:30", end_time="22:00")
     assert done.status_code == 303, (done.status_code, done.text[:2000])
-    assert same_location(done.headers["Location"], link.web_path("?view=week&date=2026-03-12")), done.headers["Location"]
+    assert same_location(done.headers["Location"], link.web_path("?view=week&date=2026-03-12&done=saved")), done.headers["Location"]
     assert "Dinner at Rosa's" in owner_summaries(site)
     owner_week = entries_titled(calendar_view(browser, site, "week", "2026-03-12"), "Dinner at Rosa's")
     assert owner_week["Thursday 12 March"][0].time == "19:30–22:00"
@@ -803,6 +803,7 @@ def test_a_revoked_link_stops_at_once(site):
     page = get_page(browser, site, "/calendar/calendars/calendar/share")
     revoked = browser.post(site.url(row["revoke"]), data={"csrf": csrf_of(page)}, timeout=30)
     assert revoked.status_code == 200 and "Old flatmate" not in revoked.text
+    assert "The link is revoked: its addresses no longer work." in revoked.text, "the page says what happened"
     assert_link_dead(site, link)
     # A form opened before the revocation does not work afterwards.
     late = guest.post(site.url(link.web_path("/events")), data={

@@ -357,14 +357,15 @@ pub(crate) async fn save_new_event(
         Ok(()) => {}
         Err(message) => return Ok(write_refused(state, viewer, &message)),
     }
-    let back = redirect(&back_to_week(scope, &form));
+    let back = redirect(&back_to_week(scope, &form, "saved"));
     Ok(scope.log(back, viewer, Some("web_write")))
 }
 
-/// The week of the event, in the zone the reader was viewing.
-fn back_to_week(scope: &Scope, form: &EventForm) -> String {
+/// The week of the event, in the zone the reader was viewing, saying what
+/// was `done` (saved or deleted).
+fn back_to_week(scope: &Scope, form: &EventForm, done: &str) -> String {
     let mut url = format!(
-        "{}?view=week&date={}",
+        "{}?view=week&date={}&done={done}",
         scope.base,
         urlencode(&form.start_date)
     );
@@ -418,7 +419,12 @@ pub(crate) async fn save_existing_event(
     let zone = reader_zone(headers, &form.view_tz);
     let occurrence = form.occurrence.parse::<i64>().ok();
     let one = form.scope == "this" && occurrence.is_some();
-    let back = redirect(&back_to_week(scope, &form));
+    let done = if form.action == "delete" {
+        "deleted"
+    } else {
+        "saved"
+    };
+    let back = redirect(&back_to_week(scope, &form, done));
     if form.action == "delete" {
         if one {
             editor::delete_occurrence(&mut parsed, occurrence.unwrap_or_default(), zone);

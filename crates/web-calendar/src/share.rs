@@ -53,6 +53,8 @@ struct SharePage<'a> {
     name: String,
     links: Vec<LinkRow>,
     created: Option<NewLink>,
+    /// What the last action did, said once.
+    notice: &'static str,
 }
 
 fn permission_text(permission: SharePermission) -> &'static str {
@@ -70,6 +72,7 @@ async fn show(
     status: StatusCode,
     errors: Vec<&'static str>,
     fresh: Option<(i64, String)>,
+    notice: &'static str,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
     let guard = Guard::new(state, viewer);
@@ -113,6 +116,7 @@ async fn show(
                 .unwrap_or(collection.path.clone()),
             links,
             created,
+            notice,
         },
     );
     // A page that shows a token must not be kept anywhere.
@@ -123,12 +127,24 @@ async fn show(
     Ok(page)
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SharePageQuery {
+    done: String,
+}
+
 pub async fn links_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(calendar): Path<String>,
+    Query(query): Query<SharePageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Response> {
+    let notice = if query.done == "revoked" {
+        "The link is revoked: its addresses no longer work."
+    } else {
+        ""
+    };
     let fresh = session::cookie(&headers, NEW_LINK_COOKIE).and_then(|value| {
         let (id, token) = value.split_once('.')?;
         Some((id.parse().ok()?, token.to_owned()))
@@ -141,6 +157,7 @@ pub async fn links_page(
         StatusCode::OK,
         Vec::new(),
         fresh,
+        notice,
     )
     .await?;
     if shown_once {
@@ -240,6 +257,7 @@ pub async fn create_link(
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
             None,
+            "",
         )
         .await;
     };
@@ -288,7 +306,7 @@ pub async fn link_action(
                 .await
                 .map_err(fail)?;
             Ok(redirect(&format!(
-                "/calendar/calendars/{}/share",
+                "/calendar/calendars/{}/share?done=revoked",
                 urlencode(&calendar)
             )))
         }
@@ -307,6 +325,7 @@ pub async fn link_action(
                     StatusCode::CONFLICT,
                     vec!["This link has expired, so a new address would not work either. Make a new link below."],
                     None,
+                    "",
                 )
                 .await;
             }

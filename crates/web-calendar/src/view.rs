@@ -22,6 +22,8 @@ pub struct ViewQuery {
     tz: String,
     /// Calendars to show (paths, comma-separated); empty: all.
     show: String,
+    /// What the form that led here did: "saved" or "deleted".
+    done: String,
 }
 
 impl ViewQuery {
@@ -34,6 +36,7 @@ impl ViewQuery {
                 "view" => query.view = value,
                 "date" => query.date = value,
                 "tz" => query.tz = value,
+                "done" => query.done = value,
                 "show" => shown.extend(
                     value
                         .split(',')
@@ -45,6 +48,28 @@ impl ViewQuery {
         }
         query.show = shown.join(",");
         query
+    }
+
+    /// What the form that led here did, said once above the calendar.
+    fn notice(&self) -> &'static str {
+        match self.done.as_str() {
+            "saved" => "Saved.",
+            "deleted" => "Deleted.",
+            _ => "",
+        }
+    }
+
+    /// The scope's calendars this query hides (none when it names none).
+    fn hidden<'s>(&self, scope: &'s Scope) -> Vec<&'s str> {
+        if self.show.is_empty() {
+            return Vec::new();
+        }
+        scope
+            .calendars
+            .iter()
+            .map(|c| c.path.as_str())
+            .filter(|p| !self.show.split(',').any(|s| s == *p))
+            .collect()
     }
 
     /// What navigation links carry over (shown calendars, zone).
@@ -157,6 +182,8 @@ struct ViewPage<'a> {
     site: &'a Site,
     section: &'a str,
     viewer: &'a Viewer,
+    /// What the last form did, said once above the calendar.
+    notice: &'static str,
     heading: String,
     base: &'a str,
     view: &'a str,
@@ -217,16 +244,7 @@ pub(crate) async fn show_view(
         "agenda" => "agenda",
         _ => "month",
     };
-    let hidden: Vec<&str> = if query.show.is_empty() {
-        Vec::new()
-    } else {
-        scope
-            .calendars
-            .iter()
-            .map(|c| c.path.as_str())
-            .filter(|p| !query.show.split(',').any(|s| s == *p))
-            .collect()
-    };
+    let hidden = query.hidden(scope);
     let shown: Vec<Collection> = scope
         .calendars
         .iter()
@@ -285,6 +303,7 @@ pub(crate) async fn show_view(
             next: next.format("%Y-%m-%d").to_string(),
             today: today.format("%Y-%m-%d").to_string(),
             query_tail,
+            notice: query.notice(),
             zone: zone.name().to_owned(),
             weeks,
             days: if view == "month" {
