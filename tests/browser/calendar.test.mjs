@@ -285,7 +285,8 @@ test('a read-only share link: a visitor sees the calendar, then the link is revo
   await page.getByLabel('The link lets people').selectOption({ label: 'See events' });
   assert.equal(await page.getByLabel('The link lets people').inputValue(), 'read');
   await page.getByLabel('Label (for you)').fill('Family');
-  await page.getByLabel('Stops working after (days, optional)').fill('30');
+  const lastDay = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  await page.getByLabel(/^Works until/).fill(lastDay);
   response = await submit(page, page.getByRole('button', { name: 'Make the link' }));
   assert.ok([200, 201].includes(response.status()), `the link is made (status ${response.status()})`);
   assert.equal(response.headers()['cache-control'], 'no-store', 'the page with the token is not cached');

@@ -16,6 +16,7 @@ import http.client
 import re
 import time
 from dataclasses import dataclass
+import datetime as dates
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -63,10 +64,10 @@ def shown_link(site: Site, page: str) -> Link:
 
 
 def make_link(browser: requests.Session, site: Site, calendar: str = "calendar", permission: str = "read",
-              label: str = "", expires_days: str = "") -> Link:
+              label: str = "", expires_on: str = "") -> Link:
     page = get_page(browser, site, f"/calendar/calendars/{calendar}/share")
     made = browser.post(site.url(f"/calendar/calendars/{calendar}/share"), data={
-        "csrf": csrf_of(page), "permission": permission, "label": label, "expires_days": expires_days,
+        "csrf": csrf_of(page), "permission": permission, "label": label, "expires_on": expires_on,
     }, timeout=30, allow_redirects=False)
     return shown_after(browser, site, made, calendar)
 
@@ -221,20 +222,23 @@ def test_a_new_link_shows_its_three_addresses_once(site):
     assert db_rows(site, "SELECT use_count FROM share_links") == [(3,)]
 
     # Each link is its own, with its own expiry.
-    other = make_link(browser, site, permission="freebusy", label="Office", expires_days="7")
+    last_day = dates.datetime.now(dates.timezone.utc).date() + dates.timedelta(days=7)
+    other = make_link(browser, site, permission="freebusy", label="Office", expires_on=last_day.isoformat())
     assert other.token != link.token
     office = row_labelled(browser, site, "Office")
     assert office["expires"] != row_labelled(browser, site, "Family")["expires"]
     [(expires_at,)] = db_rows(site, "SELECT expires_at FROM share_links WHERE label = 'Office'")
-    assert abs(expires_at - (time.time() + 7 * 86400)) < 600, expires_at
+    end_of_day = dates.datetime.combine(last_day + dates.timedelta(days=1), dates.time(),
+                                        tzinfo=dates.timezone.utc).timestamp()
+    assert expires_at == end_of_day, "the link works through the last day chosen (the owner's zone: UTC here)"
     assert db_rows(site, "SELECT permission FROM share_links ORDER BY id") == [("read",), ("freebusy",)]
 
 
 def test_link_forms_check_their_input(site):
     browser = alice_with_events(site)
     page = get_page(browser, site, "/calendar/calendars/calendar/share")
-    for fields in ({"permission": "admin"}, {"permission": "read", "expires_days": "soon"},
-                   {"permission": "read", "expires_days": "-3"}):
+    for fields in ({"permission": "admin"}, {"permission": "read", "expires_on": "soon"},
+                   {"permission": "read", "expires_on": "2001-01-01"}, {"permission": "read", "expires_on": "2999-01-01"}):
         refused = browser.post(site.url("/calendar/calendars/calendar/share"), data={"csrf": csrf_of(page), **fields},
                                timeout=30, allow_redirects=False)
         assert refused.status_code == 422, (fields, refused.status_code)
@@ -842,7 +846,8 @@ def test_a_regenerated_link_has_a_new_address_and_the_old_one_stops(site):
 
 def test_an_expired_link_stops(site):
     browser = alice_with_events(site)
-    link = make_link(browser, site, permission="write", label="Holiday", expires_days="2")
+    link = make_link(browser, site, permission="write", label="Holiday",
+                     expires_on=(dates.datetime.now(dates.timezone.utc).date() + dates.timedelta(days=2)).isoformat())
     forever = make_link(browser, site, permission="read", label="Forever")
     assert_link_works(site, link)
     db_write(site, "UPDATE share_links SET expires_at = ? WHERE label = 'Holiday'", int(time.time()) - 60)
@@ -860,10 +865,10 @@ def test_an_expired_link_stops(site):
     renew = action.rsplit("/", 1)[0] + "/regenerate"
     refused = browser.post(site.url(renew), data={"csrf": csrf_of(page)}, timeout=30, allow_redirects=False)
     assert refused.status_code == 409 and "has expired" in refused.text
-    # Zero days is not "never": the form says so.
-    zero = browser.post(site.url("/calendar/calendars/calendar/share"), data={
-        "csrf": csrf_of(page), "permission": "read", "label": "Zero", "expires_days": "0"}, timeout=30)
-    assert zero.status_code == 422 and "never ends" in zero.text
+    # A day already past is not "never": the form says so.
+    past = browser.post(site.url("/calendar/calendars/calendar/share"), data={
+        "csrf": csrf_of(page), "permission": "read", "label": "Past", "expires_on": "2020-01-01"}, timeout=30)
+    assert past.status_code == 422 and "never ends" in past.text
 
 
 def test_reloading_after_making_a_link_makes_no_second_one(site):

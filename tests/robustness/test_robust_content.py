@@ -227,7 +227,7 @@ def test_web_forms_refuse_control_characters(almanac):
 def make_write_link(almanac, browser: requests.Session) -> str:
     page = browser.get(almanac.url("/calendar/calendars/calendar/share"), timeout=30).text
     made = browser.post(almanac.url("/calendar/calendars/calendar/share"), data={
-        "csrf": CSRF.search(page).group(1), "permission": "write", "label": "Partner", "expires_days": ""},
+        "csrf": CSRF.search(page).group(1), "permission": "write", "label": "Partner", "expires_on": ""},
         timeout=30, allow_redirects=False)
     # The form redirects to the share page, which shows the new addresses once.
     assert made.status_code == 303, made.status_code

@@ -124,7 +124,7 @@ def test_big_bodies_sent_to_a_read_only_share_link_do_not_pile_up_in_memory(alma
     page = browser.get(almanac.url("/calendar/calendars/calendar/share"), timeout=30).text
     made = browser.post(almanac.url("/calendar/calendars/calendar/share"), data={
         "csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1), "permission": "read", "label": "Family",
-        "expires_days": ""}, timeout=30, allow_redirects=False)
+        "expires_on": ""}, timeout=30, allow_redirects=False)
     assert made.status_code == 303
     shown = browser.get(almanac.url(made.headers["Location"]), timeout=30)
     token = re.search(r"/dav/s/([A-Za-z0-9_-]{43})/", shown.text).group(1)

@@ -6,7 +6,7 @@
 
 use crate::events::{NewQuery, OccurrenceQuery};
 use crate::occurrences::Detail;
-use crate::scope::{urlencode, Scope};
+use crate::scope::{reader_zone, urlencode, Scope};
 use crate::view::ViewQuery;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
@@ -203,8 +203,25 @@ pub struct NewLinkForm {
     csrf: String,
     permission: String,
     label: String,
-    /// Days until the link stops working; empty: never.
-    expires_days: String,
+    /// The last day the link works (YYYY-MM-DD, the owner's zone); empty:
+    /// it never stops.
+    expires_on: String,
+}
+
+/// The moment a link made to work through `day` (in `zone`) stops: the
+/// midnight after it. None for a day that is past, unreadable, or more than
+/// ten years ahead.
+fn expiry_end(day: &str, zone: chrono_tz::Tz) -> Option<i64> {
+    use chrono::TimeZone;
+    let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    if day < today || day > today + chrono::Duration::days(3650) {
+        return None;
+    }
+    let midnight = day.succ_opt()?.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.timestamp())
 }
 
 /// A link's three addresses, on the address the owner reached the site at.
@@ -223,6 +240,7 @@ pub async fn create_link(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(calendar): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<NewLinkForm>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
@@ -238,15 +256,15 @@ pub async fn create_link(
     if label.chars().count() > 100 || label.chars().any(char::is_control) {
         errors.push("The label may have at most 100 characters on one line.");
     }
-    let expires_at = match form.expires_days.trim() {
+    let expires_at = match form.expires_on.trim() {
         "" => None,
-        days => {
-            if let Ok(days @ 1..=3650) = days.parse::<i64>() {
-                Some(chrono::Utc::now().timestamp() + days * 86_400)
-            } else {
-                errors.push("A link lasts 1 to 3650 days; leave the field empty for a link that never ends.");
-                None
+        day => {
+            let zone = reader_zone(&headers, "");
+            let end = expiry_end(day, zone);
+            if end.is_none() {
+                errors.push("Choose a last day from today to ten years ahead, or leave the date empty for a link that never ends.");
             }
+            end
         }
     };
     let Some(permission) = permission.filter(|_| errors.is_empty()) else {
