@@ -27,7 +27,7 @@ const request = {
 const expectedPages = [
   'signup-form', 'signup-errors-422', 'signup-check-your-mail', 'verify-confirmed', 'login', 'login-wrong-password-401',
   'account', 'home-logged-out', 'reset-request', 'reset-check-your-mail', 'reset-form', 'reset-done',
-  'contact', 'contact-thanks', 'admin-users', 'admin-support', 'admin-support-request', 'admin-operations',
+  'contact', 'contact-thanks', 'admin-users', 'admin-user', 'admin-support', 'admin-support-request', 'admin-operations',
   'nojs-signup-reserved-name-422', 'nojs-account', 'not-found-404', 'form-expired-403', 'too-many-attempts-429',
 ];
 
@@ -278,6 +278,10 @@ test('the admin pages, for the staff only', async () => {
   assert.equal(response.status(), 200, '/admin/users');
   assert.match(await page.locator('main').innerText(), /\bcarol\b/, '/admin/users lists carol');
   await keep(page, 'admin-users', response);
+  response = await submit(page, page.locator('main').getByRole('link', { name: 'carol', exact: true }));
+  assert.equal(response.status(), 200, 'one account on its own page');
+  assert.match(await page.locator('dl.facts').innerText(), /Storage used/);
+  await keep(page, 'admin-user', response);
 
   response = await page.goto(`${server.base}/admin/support`);
   assert.equal(response.status(), 200, '/admin/support');

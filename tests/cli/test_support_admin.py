@@ -336,3 +336,29 @@ def test_a_fresh_status_page_says_what_is_unchecked_and_staff_how_to_check_it(si
     staff = admin_session(site)
     shown = text_of(admin_get(site, staff, "/status"))
     assert "turn on the probe" in shown and "interval_seconds" in shown
+
+
+def test_staff_see_one_account_on_its_own_page(site):
+    site.add_user("alice-smith", "alice's long password")
+    staff = admin_session(site)
+    assert 'href="/admin/users/alice-smith"' in admin_get(site, staff, "/admin/users?q=smith"), "the list links to it"
+    before = text_of(admin_get(site, staff, "/admin/users/alice-smith"))
+    assert "alice-smith@example.org" in before and "active" in before
+    assert re.search(r"Storage used \d+ bytes of 524\.3 MB \(0%\)", before), before
+    assert "Open web sessions 0" in before
+    event = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:big@x\r\n"
+             "DTSTAMP:20260301T000000Z\r\nDTSTART:20260302T090000Z\r\nSUMMARY:" + "x" * 3000 +
+             "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    put = requests.put(site.url("/dav/calendars/alice-smith/calendar/big.ics"), data=event.encode(),
+                       auth=("alice-smith", "alice's long password"),
+                       headers={"Content-Type": "text/calendar"}, timeout=30)
+    assert put.status_code == 201
+    logged_in(site, "alice-smith", "alice's long password")
+    after = text_of(admin_get(site, staff, "/admin/users/alice-smith"))
+    assert re.search(r"Storage used 3\.\d kB of 524\.3 MB", after), after
+    assert "Open web sessions 1" in after and "Newest web log-in still open 20" in after
+    assert 'action="/admin/users/alice-smith/lock"' in admin_get(site, staff, "/admin/users/alice-smith")
+    nobody = staff.get(site.url("/admin/users/nobody-here"), timeout=30, allow_redirects=False)
+    assert nobody.status_code == 404
+    outsider = logged_in(site, "alice-smith", "alice's long password")
+    assert outsider.get(site.url("/admin/users/alice-smith"), timeout=30, allow_redirects=False).status_code == 403

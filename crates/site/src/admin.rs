@@ -11,7 +11,9 @@ use almanac_service::page::time_text;
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
 use almanac_service::AppState;
-use almanac_store::{Incident, StoreError, TokenPurpose, INCIDENT_STATUSES, MAINTENANCE_STATUSES};
+use almanac_store::{
+    Incident, StoreError, TokenPurpose, User, INCIDENT_STATUSES, MAINTENANCE_STATUSES,
+};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -65,19 +67,7 @@ pub async fn users(
         .await
         .map_err(|e| guard.store_error(&e))?
         .into_iter()
-        .map(|u| UserRow {
-            state: if u.locked.0 {
-                "locked"
-            } else if u.verified_at.is_none() {
-                "unconfirmed"
-            } else {
-                "active"
-            },
-            since: time_text(u.created_at),
-            is_admin: u.is_admin.0,
-            name: u.name,
-            email: u.email,
-        })
+        .map(user_row)
         .collect();
     Ok(render(
         StatusCode::OK,
@@ -91,6 +81,85 @@ pub async fn users(
             limit: LIST_LIMIT,
         },
     ))
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage<'a> {
+    site: &'a Site,
+    section: &'a str,
+    viewer: &'a Viewer,
+    tab: &'static str,
+    user: UserRow,
+    storage: String,
+    calendars: i64,
+    sessions: i64,
+    newest_session: String,
+}
+
+/// `/admin/users/{name}`: one account, what it stores and its actions.
+pub async fn user_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> Result<Response, Response> {
+    let guard = Guard::new(&state, &viewer);
+    staff(&guard, &format!("/admin/users/{name}"))?;
+    let fail = |e: StoreError| guard.store_error(&e);
+    let Some(user) = state.store.user_by_name(&name).await.map_err(fail)? else {
+        return Ok(page::not_found_page(&state.config.site, &viewer));
+    };
+    let stored = state.store.bytes_used(user.id).await.map_err(fail)?;
+    let calendars = state.store.count_collections(user.id).await.map_err(fail)?;
+    let (sessions, newest) = state.store.session_summary(user.id).await.map_err(fail)?;
+    let quota = state.config.limits.quota_bytes;
+    Ok(render(
+        StatusCode::OK,
+        &UserPage {
+            site: &state.config.site,
+            section: "admin",
+            viewer: &viewer,
+            tab: "users",
+            storage: format!(
+                "{} of {} ({}%)",
+                size_text(stored),
+                size_text(quota),
+                stored.saturating_mul(100) / quota.max(1)
+            ),
+            calendars,
+            sessions,
+            newest_session: newest.map_or_else(|| "none open".to_owned(), time_text),
+            user: user_row(user),
+        },
+    ))
+}
+
+/// Bytes as people read them: "512 bytes", "3.4 MB".
+fn size_text(bytes: i64) -> String {
+    #[allow(clippy::cast_precision_loss)] // a figure for people
+    let value = bytes as f64;
+    match bytes {
+        ..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", value / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", value / 1e6),
+        _ => format!("{:.1} GB", value / 1e9),
+    }
+}
+
+fn user_row(u: User) -> UserRow {
+    UserRow {
+        state: if u.locked.0 {
+            "locked"
+        } else if u.verified_at.is_none() {
+            "unconfirmed"
+        } else {
+            "active"
+        },
+        since: time_text(u.created_at),
+        is_admin: u.is_admin.0,
+        name: u.name,
+        email: u.email,
+    }
 }
 
 #[derive(Deserialize, Default)]

@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin", get(admin::index))
         .route("/admin/users", get(admin::users))
+        .route("/admin/users/{name}", get(admin::user_page))
         .route("/admin/users/{name}/{action}", post(admin::user_action))
         .route("/admin/support", get(support::queue))
         .route("/admin/support/{id}", get(support::request))

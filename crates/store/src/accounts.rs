@@ -95,6 +95,19 @@ impl Store {
             .await?)
     }
 
+    /// (open web sessions, when the newest began) of an account, for the
+    /// staff's page of one user. A session ends at log-out, so this is
+    /// the last web log-in still open, not every one there was.
+    pub async fn session_summary(&self, user_id: i64) -> Result<(i64, Option<i64>), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), MAX(created_at) FROM sessions WHERE user_id = $1 AND expires_at > $2",
+        )
+        .bind(user_id)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
