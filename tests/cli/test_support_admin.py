@@ -362,3 +362,19 @@ def test_staff_see_one_account_on_its_own_page(site):
     assert nobody.status_code == 404
     outsider = logged_in(site, "alice-smith", "alice's long password")
     assert outsider.get(site.url("/admin/users/alice-smith"), timeout=30, allow_redirects=False).status_code == 403
+
+
+def test_times_show_in_the_reader_s_zone_once_the_site_knows_it(site):
+    site.add_user("alice-smith", "alice's long password")
+    staff = admin_session(site)
+    assert re.search(r"Since \d{4}-\d\d-\d\d \d\d:\d\d UTC", text_of(admin_get(site, staff, "/admin/users/alice-smith")))
+    # zone.js (on every page) keeps the browser's zone in this cookie.
+    staff.cookies.set("almanac_tz", "Asia/Tokyo", domain="127.0.0.1", path="/")
+    shown = text_of(admin_get(site, staff, "/admin/users/alice-smith"))
+    assert re.search(r"Since \d{4}-\d\d-\d\d \d\d:\d\d JST", shown), shown
+    assert site.cli("maintenance", "on", "--message", "Moving house.", "--until", "2099-01-01 00:00").returncode == 0
+    try:
+        banner = text_of(admin_get(site, staff, "/admin/users"))
+        assert "Expected back by 2099-01-01 09:00 JST." in banner, banner
+    finally:
+        site.cli("maintenance", "off")

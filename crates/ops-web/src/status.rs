@@ -5,8 +5,9 @@
 //! keeps answering — with the last known state — when the database is down.
 
 use almanac_service::config::Site;
-use almanac_service::page::{atom_response, link, person, render, time_text};
+use almanac_service::page::{atom_response, link, person, render};
 use almanac_service::public_url::PublicUrl;
+use almanac_service::when::time_text;
 use almanac_service::AppState;
 use almanac_store::{Incident, Maintenance, ProbeResult, Store, StoreError, Uptime};
 use askama::Template;

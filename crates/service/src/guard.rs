@@ -96,7 +96,7 @@ impl<'a> Guard<'a> {
 
     /// The refusal of a form during maintenance, as a page of the site.
     pub fn maintenance_page(&self, maintenance: &Maintenance) -> Response {
-        let (message, retry) = crate::maintenance::explain(maintenance);
+        let (message, retry) = crate::maintenance::explain(maintenance, self.viewer.zone());
         let response = page::error_page(
             &self.state.config.site,
             self.viewer,

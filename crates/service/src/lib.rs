@@ -21,6 +21,7 @@
 //!   objects, for every door that does it.
 //! - [`ops_metrics`]: the counters Prometheus scrapes.
 //! - [`token`]: unguessable tokens and their hashes.
+//! - [`when`]: moments as pages show them, in the reader's zone.
 
 // Page handlers return finished error pages as the `Err` of a `Result`, so
 // `?` can stop a form at its first failed check; they are built once per
@@ -42,6 +43,7 @@ pub mod session;
 pub mod share_link;
 pub mod state;
 pub mod token;
+pub mod when;
 
 pub use config::{Config, Limits};
 pub use state::AppState;

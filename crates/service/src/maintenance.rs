@@ -11,7 +11,7 @@ const DEFAULT_RETRY_SECONDS: i64 = 300;
 
 /// The 503 answer to a write during maintenance; `dav` picks an XML body.
 pub fn refusal(maintenance: &Maintenance, dav: bool) -> Response {
-    let (message, retry) = explain(maintenance);
+    let (message, retry) = explain(maintenance, chrono_tz::UTC);
     let (body, content_type) = if dav {
         (
             almanac_dav::multistatus::description_body(&message),
@@ -38,16 +38,16 @@ pub(crate) fn with_retry_after(mut response: Response, seconds: i64) -> Response
 
 /// A page refused during maintenance, told when to try again.
 pub fn with_retry(response: Response, maintenance: &Maintenance) -> Response {
-    with_retry_after(response, explain(maintenance).1)
+    with_retry_after(response, explain(maintenance, chrono_tz::UTC).1)
 }
 
 /// What the site says on every page while maintenance is on.
-pub fn notice(maintenance: &Maintenance) -> String {
-    explain(maintenance).0
+pub fn notice(maintenance: &Maintenance, zone: chrono_tz::Tz) -> String {
+    explain(maintenance, zone).0
 }
 
 /// The operators' message with the expected end, and seconds to wait.
-pub(crate) fn explain(maintenance: &Maintenance) -> (String, i64) {
+pub(crate) fn explain(maintenance: &Maintenance, zone: chrono_tz::Tz) -> (String, i64) {
     let now = chrono::Utc::now().timestamp();
     let retry = maintenance
         .until
@@ -56,14 +56,11 @@ pub(crate) fn explain(maintenance: &Maintenance) -> (String, i64) {
         "The service is down for maintenance: no changes can be saved right now. {}",
         maintenance.message
     );
-    if let Some(until) = maintenance
-        .until
-        .and_then(|u| chrono::DateTime::from_timestamp(u, 0))
-    {
+    if let Some(until) = maintenance.until {
         let _ = write!(
             message,
             " Expected back by {}.",
-            until.format("%Y-%m-%d %H:%M UTC")
+            crate::when::time_in(until, zone)
         );
     }
     (message, retry)

@@ -206,6 +206,15 @@ pub async fn logo(State(state): State<AppState>) -> Response {
     )
 }
 
+/// `/static/zone.js`: tells the site the browser's time zone.
+#[allow(clippy::unused_async)] // an axum handler, routed by the shell
+pub async fn zone_script() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/zone.js"),
+    )
+}
+
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
@@ -236,11 +245,4 @@ pub fn person(name: &str) -> Person {
     let mut person = Person::default();
     person.set_name(name);
     person
-}
-
-/// A moment as people read it on the site's pages: `2026-11-28 10:37 UTC`.
-pub fn time_text(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }

@@ -36,9 +36,25 @@ pub struct Viewer {
     pub base_url: String,
     /// While maintenance is on: what every page says about it.
     pub maintenance: Option<String>,
+    /// The reader's time zone (the `almanac_tz` cookie); UTC when unknown.
+    pub zone: Option<chrono_tz::Tz>,
 }
 
+/// The cookie `zone.js` (and the calendar's script) keep the browser's
+/// time zone in.
+pub const ZONE_COOKIE: &str = "almanac_tz";
+
 impl Viewer {
+    /// The reader's zone, UTC when unknown.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.zone.unwrap_or(chrono_tz::UTC)
+    }
+
+    /// A moment in the reader's zone, as pages show it.
+    pub fn time_text(&self, unix: i64) -> String {
+        crate::when::time_in(unix, self.zone())
+    }
+
     /// Whether the page was reached over https (its cookies are Secure).
     pub fn on_https(&self) -> bool {
         self.base_url.starts_with("https://")
@@ -78,8 +94,13 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         ..Viewer::default()
     };
     let secure = viewer.on_https();
+    viewer.zone = cookie(request.headers(), ZONE_COOKIE)
+        .map(|v| v.replace("%2F", "/"))
+        .and_then(|name| almanac_ical::timezone::named_zone(&name));
     viewer.maintenance = match state.store.maintenance().await {
-        Ok(maintenance) => maintenance.as_ref().map(crate::maintenance::notice),
+        Ok(maintenance) => maintenance
+            .as_ref()
+            .map(|m| crate::maintenance::notice(m, viewer.zone())),
         Err(_) => None,
     };
     if let Some(hash) = session {
@@ -166,6 +187,7 @@ pub async fn start(
             lookup_failed: false,
             base_url: viewer.base_url.clone(),
             maintenance: viewer.maintenance.clone(),
+            zone: viewer.zone,
         },
     })
 }

@@ -7,7 +7,6 @@ use crate::staff::staff;
 use almanac_service::access_log::AuthKind;
 use almanac_service::config::Site;
 use almanac_service::guard::{log_event, redirect, Guard};
-use almanac_service::page::time_text;
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
 use almanac_service::AppState;
@@ -67,7 +66,7 @@ pub async fn users(
         .await
         .map_err(|e| guard.store_error(&e))?
         .into_iter()
-        .map(user_row)
+        .map(|u| user_row(u, &viewer))
         .collect();
     Ok(render(
         StatusCode::OK,
@@ -128,8 +127,8 @@ pub async fn user_page(
             ),
             calendars,
             sessions,
-            newest_session: newest.map_or_else(|| "none open".to_owned(), time_text),
-            user: user_row(user),
+            newest_session: newest.map_or_else(|| "none open".to_owned(), |t| viewer.time_text(t)),
+            user: user_row(user, &viewer),
         },
     ))
 }
@@ -146,7 +145,7 @@ fn size_text(bytes: i64) -> String {
     }
 }
 
-fn user_row(u: User) -> UserRow {
+fn user_row(u: User, viewer: &Viewer) -> UserRow {
     UserRow {
         state: if u.locked.0 {
             "locked"
@@ -155,7 +154,7 @@ fn user_row(u: User) -> UserRow {
         } else {
             "active"
         },
-        since: time_text(u.created_at),
+        since: viewer.time_text(u.created_at),
         is_admin: u.is_admin.0,
         name: u.name,
         email: u.email,
@@ -269,12 +268,12 @@ pub async fn operations(
     let guard = Guard::new(&state, &viewer);
     staff(&guard, "/admin/operations")?;
     let fail = |e: StoreError| guard.store_error(&e);
-    let maintenance = state
-        .store
-        .maintenance()
-        .await
-        .map_err(fail)?
-        .map(|m| (m.message, m.until.map(time_text).unwrap_or_default()));
+    let maintenance = state.store.maintenance().await.map_err(fail)?.map(|m| {
+        (
+            m.message,
+            m.until.map(|t| viewer.time_text(t)).unwrap_or_default(),
+        )
+    });
     let incidents = state
         .store
         .incidents(50)
@@ -283,11 +282,15 @@ pub async fn operations(
         .into_iter()
         .map(|incident| IncidentRow {
             window: match incident.ends_at {
-                Some(end) => format!("{} to {}", time_text(incident.starts_at), time_text(end)),
+                Some(end) => format!(
+                    "{} to {}",
+                    viewer.time_text(incident.starts_at),
+                    viewer.time_text(end)
+                ),
                 None if incident.starts_at > chrono::Utc::now().timestamp() => {
-                    format!("from {}", time_text(incident.starts_at))
+                    format!("from {}", viewer.time_text(incident.starts_at))
                 }
-                None => format!("since {}", time_text(incident.starts_at)),
+                None => format!("since {}", viewer.time_text(incident.starts_at)),
             },
             statuses: if incident.kind == "maintenance" {
                 MAINTENANCE_STATUSES

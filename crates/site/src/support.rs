@@ -238,7 +238,7 @@ pub async fn queue(
         .map(|r| RequestRow {
             id: r.id,
             from: format!("{} <{}>", r.name, r.email),
-            updated: time_text(r.updated_at),
+            updated: viewer.time_text(r.updated_at),
             subject: r.subject,
             status: r.status,
         })
@@ -290,12 +290,12 @@ pub async fn request(
             section: "admin",
             viewer: &viewer,
             tab: "support",
-            created: time_text(request.created_at),
+            created: viewer.time_text(request.created_at),
             request,
             messages: messages
                 .into_iter()
                 .map(|m| {
-                    let at = time_text(m.created_at);
+                    let at = viewer.time_text(m.created_at);
                     (m, at)
                 })
                 .collect(),
@@ -391,10 +391,4 @@ pub async fn set_status(
         Err(StoreError::NotFound) => Ok(page::not_found_page(&state.config.site, &viewer)),
         Err(e) => Err(guard.store_error(&e)),
     }
-}
-
-pub(crate) fn time_text(at: i64) -> String {
-    chrono::DateTime::from_timestamp(at, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }

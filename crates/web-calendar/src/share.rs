@@ -10,7 +10,6 @@ use crate::scope::{reader_zone, urlencode, Scope};
 use crate::view::ViewQuery;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
-use almanac_service::page::time_text;
 use almanac_service::page::{self, render};
 use almanac_service::session::{self, Viewer};
 use almanac_service::AppState;
@@ -92,12 +91,14 @@ async fn show(
         .map(|l| LinkRow {
             id: l.id,
             permission: permission_text(l.permission()),
-            created: time_text(l.created_at),
-            expires: l.expires_at.map_or_else(|| "never".to_owned(), time_text),
+            created: viewer.time_text(l.created_at),
+            expires: l
+                .expires_at
+                .map_or_else(|| "never".to_owned(), |t| viewer.time_text(t)),
             expired: l.is_expired(),
             last_used: l
                 .last_used_at
-                .map_or_else(|| "not yet".to_owned(), time_text),
+                .map_or_else(|| "not yet".to_owned(), |t| viewer.time_text(t)),
             uses: l.use_count,
             label: l.label,
         })

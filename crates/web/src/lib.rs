@@ -36,6 +36,7 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/static/site.css", get(page::stylesheet))
         .route("/static/logo.svg", get(page::logo))
         .route("/static/calendar.js", get(almanac_web_calendar::script))
+        .route("/static/zone.js", get(page::zone_script))
         .route("/favicon.ico", get(page::favicon))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -75,6 +76,7 @@ pub fn status_router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::to("/status") }))
         .route("/static/site.css", get(page::stylesheet))
         .route("/static/logo.svg", get(page::logo))
+        .route("/static/zone.js", get(page::zone_script))
         .route("/favicon.ico", get(page::favicon))
         .fallback(page::not_found)
         .with_state(state);
