@@ -378,3 +378,11 @@ def test_times_show_in_the_reader_s_zone_once_the_site_knows_it(site):
         assert "Expected back by 2099-01-01 09:00 JST." in banner, banner
     finally:
         site.cli("maintenance", "off")
+    # Planned maintenance is typed in the staff member's own time, and the
+    # status page shows it in each reader's.
+    admin_post(site, staff, "/admin/operations", "/admin/incidents", kind="maintenance", title="Disk swap",
+               status="scheduled", message="Ten minutes.", starts="2099-03-02T07:00", ends="2099-03-02T07:30")
+    in_tokyo = text_of(staff.get(site.url("/status"), timeout=30).text)
+    assert "2099-03-02 07:00 JST to 2099-03-02 07:30 JST" in in_tokyo, in_tokyo
+    anywhere = text_of(requests.get(site.url("/status"), timeout=30).text)
+    assert "2099-03-01 22:00 UTC to 2099-03-01 22:30 UTC" in anywhere, anywhere

@@ -7,7 +7,7 @@
 use almanac_service::config::Site;
 use almanac_service::page::{atom_response, link, person, render};
 use almanac_service::public_url::PublicUrl;
-use almanac_service::when::time_text;
+use almanac_service::when::{time_in, time_text};
 use almanac_service::AppState;
 use almanac_store::{Incident, Maintenance, ProbeResult, Store, StoreError, Uptime};
 use askama::Template;
@@ -94,6 +94,8 @@ pub struct IncidentView {
 #[derive(Debug, Clone, Serialize)]
 pub struct UpdateView {
     pub at: String,
+    #[serde(skip)]
+    pub at_unix: i64,
     pub status: String,
     pub message: String,
 }
@@ -226,12 +228,36 @@ fn apply_result(state: &mut ComponentState, result: &ProbeResult, now: i64) {
     mark(state, result.ok.0, result.message.clone());
 }
 
+/// "since …", "from …" or "… to …", in `zone`.
+fn window_text(starts_at: i64, ends_at: Option<i64>, zone: chrono_tz::Tz) -> String {
+    match ends_at {
+        Some(end) => format!("{} to {}", time_in(starts_at, zone), time_in(end, zone)),
+        None if starts_at > now() => format!("from {}", time_in(starts_at, zone)),
+        None => format!("since {}", time_in(starts_at, zone)),
+    }
+}
+
+/// The snapshot's moments in the reader's zone (the feed and the JSON keep
+/// UTC: everyone shares them).
+fn localize(snapshot: &mut Snapshot, zone: chrono_tz::Tz) {
+    for component in &mut snapshot.components {
+        if let (Some(at), true) = (
+            component.checked_at,
+            component.message.starts_with("last checked "),
+        ) {
+            component.message = format!("last checked {}", time_in(at, zone));
+        }
+    }
+    for incident in &mut snapshot.incidents {
+        incident.window = window_text(incident.starts_at, incident.ends_at, zone);
+        for update in &mut incident.updates {
+            update.at = time_in(update.at_unix, zone);
+        }
+    }
+}
+
 fn incident_view(incident: &Incident) -> IncidentView {
-    let window = match incident.ends_at {
-        Some(end) => format!("{} to {}", time_text(incident.starts_at), time_text(end)),
-        None if incident.starts_at > now() => format!("from {}", time_text(incident.starts_at)),
-        None => format!("since {}", time_text(incident.starts_at)),
-    };
+    let window = window_text(incident.starts_at, incident.ends_at, chrono_tz::UTC);
     IncidentView {
         id: incident.id,
         kind: incident.kind.clone(),
@@ -251,6 +277,7 @@ fn incident_view(incident: &Incident) -> IncidentView {
             .iter()
             .map(|u| UpdateView {
                 at: time_text(u.at),
+                at_unix: u.at,
                 status: u.status.clone(),
                 message: u.message.clone(),
             })
@@ -278,7 +305,8 @@ pub async fn page(
     State(state): State<AppState>,
     viewer: almanac_service::session::Viewer,
 ) -> Response {
-    let (snapshot, is_stale) = state.part::<StatusCache>().current(&state.store).await;
+    let (mut snapshot, is_stale) = state.part::<StatusCache>().current(&state.store).await;
+    localize(&mut snapshot, viewer.zone());
     let all_up = snapshot.components.iter().all(|c| c.state == "up");
     let any_down = snapshot.components.iter().any(|c| c.state == "down");
     render(
@@ -288,7 +316,7 @@ pub async fn page(
             section: "status",
             viewer: &viewer,
             stale: is_stale,
-            taken_at: time_text(snapshot.taken_at),
+            taken_at: viewer.time_text(snapshot.taken_at),
             all_up,
             any_down,
             components: snapshot.components,

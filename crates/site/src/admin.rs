@@ -393,17 +393,20 @@ pub struct IncidentForm {
     title: String,
     status: String,
     message: String,
-    /// `YYYY-MM-DDTHH:MM` in UTC (a datetime-local field); empty: now.
+    /// `YYYY-MM-DDTHH:MM` in the staff member's zone (a datetime-local
+    /// field); empty: now.
     starts: String,
     /// The same; empty: open-ended.
     ends: String,
 }
 
-/// A datetime-local field's value, read as UTC.
-fn utc_field(text: &str) -> Option<i64> {
-    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M")
-        .ok()
-        .map(|t| t.and_utc().timestamp())
+/// A datetime-local field's value, read in `zone`.
+fn local_field(text: &str, zone: chrono_tz::Tz) -> Option<i64> {
+    use chrono::TimeZone;
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.timestamp())
 }
 
 pub async fn open_incident(
@@ -445,17 +448,17 @@ pub async fn open_incident(
     }
     let starts = match form.starts.trim() {
         "" => Some(chrono::Utc::now().timestamp()),
-        text => utc_field(text),
+        text => local_field(text, viewer.zone()),
     };
     let ends = match form.ends.trim() {
         "" => Some(None),
-        text => utc_field(text).map(Some),
+        text => local_field(text, viewer.zone()).map(Some),
     };
     let (Some(starts), Some(ends)) = (starts, ends) else {
         return Ok(bad_input(
             &state,
             &viewer,
-            "Give the start and end as a date and time (UTC), or leave them empty.",
+            "Give the start and end as a date and time, or leave them empty.",
         ));
     };
     if ends.is_some_and(|end| end <= starts) {
