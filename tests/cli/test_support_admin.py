@@ -225,6 +225,7 @@ def signup_refused_for_maintenance(site: Site, message: str) -> None:
     contact = submit(requests.Session(), site, "/contact", "/contact", name="V", email="visitor@example.net",
                      subject="Down?", message="Is it down?")
     assert contact.status_code == 503 and int(contact.headers["Retry-After"]) > 0
+    assert "Is it down?" in contact.text and "Your message is kept below" in contact.text, "nothing typed is lost"
     assert site.mails_to("visitor@example.net") == [] and site.mails_to("support@example.org") == []
 
 

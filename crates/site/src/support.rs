@@ -71,7 +71,7 @@ pub async fn contact(
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Contact, &address)?;
-    guard.change(&form.csrf).await?;
+    guard.csrf(&form.csrf)?;
     let (name, email, subject, message) = (
         form.name.trim(),
         form.email.trim(),
@@ -79,6 +79,12 @@ pub async fn contact(
         form.message.trim(),
     );
     let mut errors: Vec<&'static str> = Vec::new();
+    // During maintenance nothing can be stored: the message comes back
+    // whole, to send when the notice above is gone.
+    let paused = guard.paused().await?;
+    if paused.is_some() {
+        errors.push("Nothing was sent: the service is down for maintenance (see the notice above). Your message is kept below; send it again when the notice is gone.");
+    }
     let one_line = |text: &str, most: usize| {
         !text.is_empty() && text.chars().count() <= most && !text.chars().any(char::is_control)
     };
@@ -93,8 +99,13 @@ pub async fn contact(
         errors.push("Please write your message (at most 10,000 characters).");
     }
     if !errors.is_empty() {
-        return Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        let status = if paused.is_some() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        let page = render(
+            status,
             &ContactPage {
                 site: &state.config.site,
                 section: "contact",
@@ -105,7 +116,11 @@ pub async fn contact(
                 subject,
                 message,
             },
-        ));
+        );
+        return Ok(match &paused {
+            Some(maintenance) => almanac_service::maintenance::with_retry(page, maintenance),
+            None => page,
+        });
     }
     let id = state
         .store
