@@ -7,7 +7,7 @@
 use almanac_service::config::Site;
 use almanac_service::page::{atom_response, link, person, render};
 use almanac_service::public_url::PublicUrl;
-use almanac_service::when::{time_in, time_text};
+use almanac_service::when::{time_in, time_text, window_text};
 use almanac_service::AppState;
 use almanac_store::{Incident, Maintenance, ProbeResult, Store, StoreError, Uptime};
 use askama::Template;
@@ -226,15 +226,6 @@ fn apply_result(state: &mut ComponentState, result: &ProbeResult, now: i64) {
         return;
     }
     mark(state, result.ok.0, result.message.clone());
-}
-
-/// "since …", "from …" or "… to …", in `zone`.
-fn window_text(starts_at: i64, ends_at: Option<i64>, zone: chrono_tz::Tz) -> String {
-    match ends_at {
-        Some(end) => format!("{} to {}", time_in(starts_at, zone), time_in(end, zone)),
-        None if starts_at > now() => format!("from {}", time_in(starts_at, zone)),
-        None => format!("since {}", time_in(starts_at, zone)),
-    }
 }
 
 /// The snapshot's moments in the reader's zone (the feed and the JSON keep

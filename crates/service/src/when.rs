@@ -15,3 +15,15 @@ pub fn time_in(unix: i64, zone: chrono_tz::Tz) -> String {
         })
         .unwrap_or_default()
 }
+
+/// When an incident or planned maintenance happens, in `zone`: "since …",
+/// "from …" (a start still ahead) or "… to …".
+pub fn window_text(starts_at: i64, ends_at: Option<i64>, zone: chrono_tz::Tz) -> String {
+    match ends_at {
+        Some(end) => format!("{} to {}", time_in(starts_at, zone), time_in(end, zone)),
+        None if starts_at > chrono::Utc::now().timestamp() => {
+            format!("from {}", time_in(starts_at, zone))
+        }
+        None => format!("since {}", time_in(starts_at, zone)),
+    }
+}

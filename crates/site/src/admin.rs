@@ -9,6 +9,7 @@ use almanac_service::config::Site;
 use almanac_service::guard::{log_event, redirect, Guard};
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
+use almanac_service::when::window_text;
 use almanac_service::AppState;
 use almanac_store::{
     Incident, StoreError, TokenPurpose, User, INCIDENT_STATUSES, MAINTENANCE_STATUSES,
@@ -281,17 +282,7 @@ pub async fn operations(
         .map_err(fail)?
         .into_iter()
         .map(|incident| IncidentRow {
-            window: match incident.ends_at {
-                Some(end) => format!(
-                    "{} to {}",
-                    viewer.time_text(incident.starts_at),
-                    viewer.time_text(end)
-                ),
-                None if incident.starts_at > chrono::Utc::now().timestamp() => {
-                    format!("from {}", viewer.time_text(incident.starts_at))
-                }
-                None => format!("since {}", viewer.time_text(incident.starts_at)),
-            },
+            window: window_text(incident.starts_at, incident.ends_at, viewer.zone()),
             statuses: if incident.kind == "maintenance" {
                 MAINTENANCE_STATUSES
             } else {

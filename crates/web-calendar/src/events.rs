@@ -95,6 +95,28 @@ pub(crate) fn show_new_form(
 /// Said above an event form refused during maintenance: nothing is lost.
 const KEPT_DURING_MAINTENANCE: &str = "Nothing was saved: the service is down for maintenance (see the notice above). What you typed is kept below; press Save again when the notice is gone.";
 
+/// The event form again, filled in as it was sent, when maintenance refused
+/// it: a 503 that says when to try again.
+fn kept_during_maintenance(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    form: EventForm,
+    existing: Option<(&str, &str, bool, Option<i64>)>,
+    maintenance: &almanac_store::Maintenance,
+) -> Response {
+    let page = event_page(
+        state,
+        viewer,
+        scope,
+        StatusCode::SERVICE_UNAVAILABLE,
+        vec![KEPT_DURING_MAINTENANCE],
+        form,
+        existing,
+    );
+    maintenance::with_retry(page, maintenance)
+}
+
 fn event_page(
     state: &AppState,
     viewer: &Viewer,
@@ -302,16 +324,14 @@ pub(crate) async fn save_new_event(
     let guard = Guard::new(state, viewer);
     guard.csrf(&form.csrf)?;
     if let Some(maintenance) = guard.paused().await? {
-        let page = event_page(
+        return Ok(kept_during_maintenance(
             state,
             viewer,
             scope,
-            StatusCode::SERVICE_UNAVAILABLE,
-            vec![KEPT_DURING_MAINTENANCE],
             form,
             None,
-        );
-        return Ok(maintenance::with_retry(page, &maintenance));
+            &maintenance,
+        ));
     }
     if !scope.can_write {
         return Err(page::not_found_page(&state.config.site, viewer));
@@ -399,16 +419,14 @@ pub(crate) async fn save_existing_event(
     if let Some(maintenance) = guard.paused().await? {
         let occurrence = form.occurrence.parse::<i64>().ok();
         let existing = Some((calendar, item, occurrence.is_some(), occurrence));
-        let page = event_page(
+        return Ok(kept_during_maintenance(
             state,
             viewer,
             scope,
-            StatusCode::SERVICE_UNAVAILABLE,
-            vec![KEPT_DURING_MAINTENANCE],
             form,
             existing,
-        );
-        return Ok(maintenance::with_retry(page, &maintenance));
+            &maintenance,
+        ));
     }
     if !scope.can_write {
         return Err(page::not_found_page(&state.config.site, viewer));
