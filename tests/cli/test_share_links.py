@@ -871,6 +871,21 @@ def test_an_expired_link_stops(site):
     assert past.status_code == 422 and "never ends" in past.text
 
 
+def test_a_forged_new_link_cookie_shows_nothing_of_another_calendar(site):
+    browser = alice_with_events(site)
+    make_link(browser, site, permission="read", label="Mine")
+    site.add_user(*BOB)
+    bob = logged_in(site, *BOB)
+    [(alice_link,)] = db_rows(site, "SELECT id FROM share_links")
+    # Bob names Alice's link id in the cookie the share page reads once.
+    bob.cookies.set("almanac_new_link", f"{alice_link}.{'A' * 43}", domain="127.0.0.1",
+                    path="/calendar/calendars/calendar/share")
+    page = get_page(bob, site, "/calendar/calendars/calendar/share")
+    assert "A" * 43 not in page and link_rows(page) == [], "nothing shows: the id is not one of Bob's links"
+    # A token with characters no token has, after /s/ with a slash: nothing.
+    assert visitor().get(site.url("/s/a%22b/"), timeout=30, allow_redirects=False).status_code == 404
+
+
 def test_reloading_after_making_a_link_makes_no_second_one(site):
     browser = alice_with_events(site)
     link = make_link(browser, site, permission="read", label="Once")

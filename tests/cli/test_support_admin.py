@@ -369,6 +369,12 @@ def test_times_show_in_the_reader_s_zone_once_the_site_knows_it(site):
     site.add_user("alice-smith", "alice's long password")
     staff = admin_session(site)
     assert re.search(r"Since \d{4}-\d\d-\d\d \d\d:\d\d UTC", text_of(admin_get(site, staff, "/admin/users/alice-smith")))
+    # A made-up zone is ignored, not echoed.
+    staff.cookies.set("almanac_tz", "Mars/Olympus<b>", domain="127.0.0.1", path="/")
+    odd = admin_get(site, staff, "/admin/users/alice-smith")
+    assert re.search(r"Since \d{4}-\d\d-\d\d \d\d:\d\d UTC", text_of(odd)) and "Olympus" not in odd
+    staff.cookies.clear()
+    staff = logged_in(site, *ADMIN)
     # zone.js (on every page) keeps the browser's zone in this cookie.
     staff.cookies.set("almanac_tz", "Asia/Tokyo", domain="127.0.0.1", path="/")
     shown = text_of(admin_get(site, staff, "/admin/users/alice-smith"))
