@@ -54,6 +54,12 @@ def test_scheduled_probe_feeds_the_status_site(tmp_path):
         assert status["stale"] is False
         page = fetch(f"http://127.0.0.1:{status_port}/status").decode()
         assert "Slow sync for some users" in page and "A full disk; fixed." in page
+        assert "2099-01-01 10:00 UTC to 2099-01-01 10:10 UTC" in page
+        # The status site's own listener shows times in the reader's zone too.
+        request = urllib.request.Request(f"http://127.0.0.1:{status_port}/status", headers={"Cookie": "almanac_tz=Asia%2FTokyo"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            tokyo = r.read().decode()
+        assert "2099-01-01 19:00 JST to 2099-01-01 19:10 JST" in tokyo, tokyo
         assert fetch(f"http://127.0.0.1:{port}/status").decode().count("state-up") == 5, "the same site on the main listener"
 
         feed = feedparser.parse(fetch(f"http://127.0.0.1:{status_port}/status/feed.atom"))

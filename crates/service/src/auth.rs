@@ -21,7 +21,7 @@ use password::dummy_hash;
 pub use password::{hash_password, verify_password};
 
 use crate::config::{AuthSettings, RateLimits};
-use almanac_store::{Store, StoreError, User};
+use almanac_store::{SignInWay, Store, StoreError, User};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
@@ -37,6 +37,9 @@ const CACHE_MAX_ENTRIES: usize = 100_000;
 /// How long a credential that verified counts as its owner's own.
 const KNOWN_FOR: Duration = Duration::from_hours(24 * 30);
 const KNOWN_MAX_ENTRIES: usize = 200_000;
+/// A sync is written down at most this often per account: a client polls
+/// every few minutes, and staff only need to know roughly when.
+const SYNC_NOTED_EVERY: Duration = Duration::from_secs(600);
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +87,8 @@ pub struct Authenticator {
     known: Mutex<HashMap<[u8; 32], Instant>>,
     throttle: Throttle,
     checks: PasswordChecks,
+    /// When each account's last sync was written down.
+    sync_noted: Mutex<HashMap<i64, Instant>>,
 }
 
 impl Authenticator {
@@ -98,6 +103,7 @@ impl Authenticator {
             known: Mutex::new(HashMap::new()),
             throttle: Throttle::new(limits),
             checks: PasswordChecks::new(settings),
+            sync_noted: Mutex::new(HashMap::new()),
         }
     }
 
@@ -114,6 +120,7 @@ impl Authenticator {
         let fingerprint = self.fingerprint(&user, &password);
         if let Some((principal, at)) = self.verified.lock().get(&fingerprint) {
             if at.elapsed() < self.cache_ttl {
+                self.note_sync(principal.id);
                 return AuthOutcome::Authenticated(principal.clone());
             }
         }
@@ -135,6 +142,8 @@ impl Authenticator {
                     }
                 }
                 cache.insert(fingerprint, (principal.clone(), Instant::now()));
+                drop(cache);
+                self.note_sync(principal.id);
                 AuthOutcome::Authenticated(principal)
             }
             SignIn::Valid(_) | SignIn::Wrong => AuthOutcome::Invalid,
@@ -192,6 +201,30 @@ impl Authenticator {
     /// Forgets every cached credential (after a password change or deletion).
     pub fn forget_all(&self) {
         self.verified.lock().clear();
+    }
+
+    /// Writes down that the account synced, at most every
+    /// [`SYNC_NOTED_EVERY`], without holding up the request.
+    fn note_sync(&self, user_id: i64) {
+        {
+            let mut noted = self.sync_noted.lock();
+            if noted
+                .get(&user_id)
+                .is_some_and(|at| at.elapsed() < SYNC_NOTED_EVERY)
+            {
+                return;
+            }
+            if noted.len() >= CACHE_MAX_ENTRIES {
+                noted.retain(|_, at| at.elapsed() < SYNC_NOTED_EVERY);
+            }
+            noted.insert(user_id, Instant::now());
+        }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.record_sign_in(user_id, SignInWay::Sync).await {
+                tracing::warn!(error = %e, "could not note a sync sign-in");
+            }
+        });
     }
 
     fn is_known(&self, fingerprint: &[u8; 32]) -> bool {

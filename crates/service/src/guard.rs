@@ -29,6 +29,17 @@ impl<'a> Guard<'a> {
         self.open_for_changes().await
     }
 
+    /// A form that changes something and can show itself again: its CSRF
+    /// token, then the maintenance notice when it must wait, so the handler
+    /// can give back what was typed.
+    pub async fn change_or_keep(
+        &self,
+        submitted_csrf: &str,
+    ) -> Result<Option<Maintenance>, Response> {
+        self.csrf(submitted_csrf)?;
+        self.paused().await
+    }
+
     pub fn rate(&self, form: Form, address: &ClientAddress) -> Result<(), Response> {
         self.state
             .rate_limiter

@@ -9,6 +9,12 @@ use std::fmt::Write;
 /// How long clients are told to wait when the operators gave no end time.
 const DEFAULT_RETRY_SECONDS: i64 = 300;
 
+/// Said above a form refused during maintenance: nothing typed is lost.
+pub const KEPT: &str = "Nothing was saved: the service is down for maintenance (see the notice above). What you typed is kept below; send it again when the notice is gone.";
+
+/// The same, for a form with passwords: those are never sent back.
+pub const KEPT_BUT_PASSWORDS: &str = "Nothing was saved: the service is down for maintenance (see the notice above). What you typed is kept below, except passwords, which are never sent back to the browser; send it again when the notice is gone.";
+
 /// The 503 answer to a write during maintenance; `dav` picks an XML body.
 pub fn refusal(maintenance: &Maintenance, dav: bool) -> Response {
     let (message, retry) = explain(maintenance, chrono_tz::UTC);
@@ -39,6 +45,13 @@ pub(crate) fn with_retry_after(mut response: Response, seconds: i64) -> Response
 /// A page refused during maintenance, told when to try again.
 pub fn with_retry(response: Response, maintenance: &Maintenance) -> Response {
     with_retry_after(response, explain(maintenance, chrono_tz::UTC).1)
+}
+
+/// A form shown again, filled in, because maintenance refused it: 503 and
+/// when to try again.
+pub fn kept(mut page: Response, maintenance: &Maintenance) -> Response {
+    *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    with_retry(page, maintenance)
 }
 
 /// What the site says on every page while maintenance is on.

@@ -81,8 +81,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_default())
+        // Without the session layer (the status site's own listener) the
+        // reader's zone still applies.
+        Ok(parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .unwrap_or_else(|| Self {
+                zone: zone_of(&parts.headers),
+                ..Self::default()
+            }))
     }
+}
+
+/// The reader's zone, from the cookie zone.js (or the zone form) sets.
+fn zone_of(headers: &HeaderMap) -> Option<chrono_tz::Tz> {
+    cookie(headers, ZONE_COOKIE)
+        .map(|v| v.replace("%2F", "/"))
+        .and_then(|name| almanac_ical::timezone::named_zone(&name))
 }
 
 /// Resolves the session cookie for the site's pages; gives a new visitor
@@ -94,9 +110,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         ..Viewer::default()
     };
     let secure = viewer.on_https();
-    viewer.zone = cookie(request.headers(), ZONE_COOKIE)
-        .map(|v| v.replace("%2F", "/"))
-        .and_then(|name| almanac_ical::timezone::named_zone(&name));
+    viewer.zone = zone_of(request.headers());
     viewer.maintenance = match state.store.maintenance().await {
         Ok(maintenance) => maintenance
             .as_ref()
@@ -171,6 +185,10 @@ pub async fn start(
     let hash = token_hash(&token);
     let expires = chrono::Utc::now().timestamp() + SESSION_SECONDS;
     state.store.create_session(&hash, user.id, expires).await?;
+    state
+        .store
+        .record_sign_in(user.id, almanac_store::SignInWay::Web)
+        .await?;
     let cookie = cookie_header(
         viewer.on_https(),
         SESSION_COOKIE,

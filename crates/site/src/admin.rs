@@ -94,7 +94,8 @@ struct UserPage<'a> {
     storage: String,
     calendars: i64,
     sessions: i64,
-    newest_session: String,
+    last_web: String,
+    last_sync: String,
 }
 
 /// `/admin/users/{name}`: one account, what it stores and its actions.
@@ -111,7 +112,9 @@ pub async fn user_page(
     };
     let stored = state.store.bytes_used(user.id).await.map_err(fail)?;
     let calendars = state.store.count_collections(user.id).await.map_err(fail)?;
-    let (sessions, newest) = state.store.session_summary(user.id).await.map_err(fail)?;
+    let (sessions, _) = state.store.session_summary(user.id).await.map_err(fail)?;
+    let last = state.store.last_sign_ins(user.id).await.map_err(fail)?;
+    let when = |at: Option<i64>| at.map_or_else(|| "never".to_owned(), |t| viewer.time_text(t));
     let quota = state.config.limits.quota_bytes;
     Ok(render(
         StatusCode::OK,
@@ -128,7 +131,8 @@ pub async fn user_page(
             ),
             calendars,
             sessions,
-            newest_session: newest.map_or_else(|| "none open".to_owned(), |t| viewer.time_text(t)),
+            last_web: when(last.web),
+            last_sync: when(last.sync),
             user: user_row(user, &viewer),
         },
     ))

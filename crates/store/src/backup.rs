@@ -43,6 +43,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
             ("verified_at", Int),
             ("locked", Int),
+            ("last_web_sign_in", Int),
+            ("last_sync_sign_in", Int),
         ],
     ),
     (
@@ -216,6 +218,7 @@ fn added_in(table: &str) -> i64 {
 fn column_added_in(table: &str, column: &str) -> i64 {
     match (table, column) {
         ("users", "verified_at" | "locked") => 5,
+        ("users", "last_web_sign_in" | "last_sync_sign_in") => 9,
         ("changes", "origin") => 6,
         ("collections", "sync_floor") => 7,
         _ => added_in(table),

@@ -41,4 +41,4 @@ pub use status::{
     Incident, IncidentUpdate, ProbeResult, Uptime, INCIDENT_STATUSES, MAINTENANCE_STATUSES,
 };
 pub use support::{NewSupportRequest, SupportMessage, SupportRequest};
-pub use users::NAME_HOLD_SECONDS;
+pub use users::{LastSignIns, SignInWay, NAME_HOLD_SECONDS};

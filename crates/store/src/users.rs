@@ -8,6 +8,22 @@ use crate::model::User;
 /// old owner must not reach someone new.
 pub const NAME_HOLD_SECONDS: i64 = 180 * 24 * 3600;
 
+/// How an account signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInWay {
+    /// The log-in form of the site.
+    Web,
+    /// A calendar app with Basic credentials.
+    Sync,
+}
+
+/// When an account last signed in, each way (Unix seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastSignIns {
+    pub web: Option<i64>,
+    pub sync: Option<i64>,
+}
+
 pub(crate) const USER_COLUMNS: &str =
     "id, name, email, password_hash, is_admin, created_at, verified_at, locked";
 
@@ -176,6 +192,31 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    /// Notes that the account just logged in on the web, or synced.
+    pub async fn record_sign_in(&self, user_id: i64, way: SignInWay) -> Result<(), StoreError> {
+        let column = match way {
+            SignInWay::Web => "last_web_sign_in",
+            SignInWay::Sync => "last_sync_sign_in",
+        };
+        sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2"))
+            .bind(now())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the account last logged in on the web and last synced.
+    pub async fn last_sign_ins(&self, user_id: i64) -> Result<LastSignIns, StoreError> {
+        let (web, sync): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT last_web_sign_in, last_sync_sign_in FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_default();
+        Ok(LastSignIns { web, sync })
     }
 
     /// Deletes the user and, by cascade, every collection and item they

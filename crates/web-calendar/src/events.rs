@@ -92,9 +92,6 @@ pub(crate) fn show_new_form(
     event_page(state, viewer, scope, StatusCode::OK, Vec::new(), form, None)
 }
 
-/// Said above an event form refused during maintenance: nothing is lost.
-const KEPT_DURING_MAINTENANCE: &str = "Nothing was saved: the service is down for maintenance (see the notice above). What you typed is kept below; press Save again when the notice is gone.";
-
 /// The event form again, filled in as it was sent, when maintenance refused
 /// it: a 503 that says when to try again.
 fn kept_during_maintenance(
@@ -110,11 +107,11 @@ fn kept_during_maintenance(
         viewer,
         scope,
         StatusCode::SERVICE_UNAVAILABLE,
-        vec![KEPT_DURING_MAINTENANCE],
+        vec![maintenance::KEPT],
         form,
         existing,
     );
-    maintenance::with_retry(page, maintenance)
+    maintenance::kept(page, maintenance)
 }
 
 fn event_page(

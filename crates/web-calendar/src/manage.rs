@@ -4,6 +4,7 @@
 use crate::scope::{safe_color, Scope};
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
+use almanac_service::maintenance;
 use almanac_service::objects::Writer;
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
@@ -33,13 +34,42 @@ struct CalendarsPage<'a> {
     errors: Vec<String>,
     notice: String,
     calendars: Vec<CalendarRow>,
+    /// The new-calendar form: empty, or as it was sent when it comes back.
+    new_name: String,
+    new_color: String,
+}
+
+/// A calendar form as it was sent, shown again when it was refused: for the
+/// calendar at `path`, or the new-calendar form when `path` is `None`.
+struct Draft {
+    path: Option<String>,
+    name: String,
+    color: String,
+}
+
+impl Draft {
+    fn of(path: Option<&str>, form: &CalendarForm) -> Self {
+        Self {
+            path: path.map(str::to_owned),
+            name: form.name.clone(),
+            color: form.color.clone(),
+        }
+    }
 }
 
 pub async fn calendars_page(
     State(state): State<AppState>,
     viewer: Viewer,
 ) -> Result<Response, Response> {
-    show(&state, &viewer, StatusCode::OK, Vec::new(), String::new()).await
+    show(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        Vec::new(),
+        String::new(),
+        None,
+    )
+    .await
 }
 
 async fn show(
@@ -48,15 +78,30 @@ async fn show(
     status: StatusCode,
     errors: Vec<String>,
     notice: String,
+    draft: Option<Draft>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
     let guard = Guard::new(state, viewer);
     let mut calendars = Vec::new();
+    let (mut new_name, mut new_color) = (String::new(), "#2e7d32".to_owned());
+    let mut draft = draft;
+    if let Some(d) = draft.take_if(|d| d.path.is_none()) {
+        new_name = d.name;
+        new_color = safe_color(Some(&d.color));
+    }
     for c in &scope.calendars {
+        let typed = draft.take_if(|d| d.path.as_deref() == Some(c.path.as_str()));
         calendars.push(CalendarRow {
             path: c.path.clone(),
-            name: c.displayname.clone().unwrap_or_else(|| c.path.clone()),
-            color: safe_color(c.color.as_deref()),
+            name: typed.as_ref().map_or_else(
+                || c.displayname.clone().unwrap_or_else(|| c.path.clone()),
+                |d| d.name.clone(),
+            ),
+            color: safe_color(Some(
+                typed
+                    .map_or_else(|| c.color.clone().unwrap_or_default(), |d| d.color)
+                    .as_str(),
+            )),
             count: state
                 .store
                 .count_items(c.id)
@@ -73,20 +118,48 @@ async fn show(
             errors,
             notice,
             calendars,
+            new_name,
+            new_color,
         },
     ))
 }
 
-/// The page again with one message, as 422.
-async fn refuse(state: &AppState, viewer: &Viewer, error: String) -> Result<Response, Response> {
+/// The page again with one message, as 422, and the form as it was sent.
+async fn refuse(
+    state: &AppState,
+    viewer: &Viewer,
+    error: String,
+    draft: Option<Draft>,
+) -> Result<Response, Response> {
     show(
         state,
         viewer,
         StatusCode::UNPROCESSABLE_ENTITY,
         vec![error],
         String::new(),
+        draft,
     )
     .await
+}
+
+/// The page again with the form as it was sent, when maintenance refused it.
+async fn keep(
+    state: &AppState,
+    viewer: &Viewer,
+    maintenance: &almanac_store::Maintenance,
+    draft: Draft,
+) -> Result<Response, Response> {
+    let errors = vec![maintenance::KEPT.to_owned()];
+    let page = show(
+        state,
+        viewer,
+        StatusCode::OK,
+        errors,
+        String::new(),
+        Some(draft),
+    )
+    .await?;
+    Ok(maintenance::kept(page, maintenance))
 }
 
 #[derive(Deserialize, Default)]
@@ -120,15 +193,17 @@ pub async fn create_calendar(
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
     let guard = Guard::new(&state, &viewer);
-    guard.change(&form.csrf).await?;
+    if let Some(maintenance) = guard.change_or_keep(&form.csrf).await? {
+        return keep(&state, &viewer, &maintenance, Draft::of(None, &form)).await;
+    }
     let (name, color) = match check(&form) {
         Ok(valid) => valid,
-        Err(error) => return refuse(&state, &viewer, error).await,
+        Err(error) => return refuse(&state, &viewer, error, Some(Draft::of(None, &form))).await,
     };
     let limit = state.config.limits.max_collections_per_user;
     if i64::try_from(scope.calendars.len()).unwrap_or(i64::MAX) >= limit {
         let error = format!("An account holds at most {limit} calendars.");
-        return refuse(&state, &viewer, error).await;
+        return refuse(&state, &viewer, error, Some(Draft::of(None, &form))).await;
     }
     // The path is what clients see in URLs: a short random slug.
     let path = format!(
@@ -155,14 +230,18 @@ pub async fn update_calendar(
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
     let guard = Guard::new(&state, &viewer);
-    guard.change(&form.csrf).await?;
+    let paused = guard.change_or_keep(&form.csrf).await?;
     let collection = scope.find(&state, &viewer, &calendar)?;
+    if let Some(maintenance) = paused {
+        let draft = Draft::of(Some(&collection.path), &form);
+        return keep(&state, &viewer, &maintenance, draft).await;
+    }
     let fail = |e: StoreError| guard.store_error(&e);
     if form.action == "delete" {
         if form.confirm != "yes" {
             let error =
                 "Tick the box to confirm that the calendar and all its events go.".to_owned();
-            return refuse(&state, &viewer, error).await;
+            return refuse(&state, &viewer, error, None).await;
         }
         state
             .store
@@ -173,7 +252,10 @@ pub async fn update_calendar(
     }
     let (name, color) = match check(&form) {
         Ok(valid) => valid,
-        Err(error) => return refuse(&state, &viewer, error).await,
+        Err(error) => {
+            let draft = Draft::of(Some(&collection.path), &form);
+            return refuse(&state, &viewer, error, Some(draft)).await;
+        }
     };
     let update = CollectionUpdate {
         displayname: Some(Some(name)),
@@ -213,7 +295,7 @@ pub async fn import_calendar(
             "Choose an .ics file of at most {} MB.",
             limit / (1024 * 1024)
         );
-        return refuse(&state, &viewer, error).await;
+        return refuse(&state, &viewer, error, None).await;
     };
     let owner = share_link::acting_owner(&scope.owner);
     let writer = Writer {
@@ -240,7 +322,7 @@ pub async fn import_calendar(
                     None => format!("Not imported: {}", r.reason),
                 })
                 .collect();
-            let page = show(&state, &viewer, StatusCode::OK, errors, notice).await?;
+            let page = show(&state, &viewer, StatusCode::OK, errors, notice, None).await?;
             Ok(almanac_service::guard::log_event(
                 page,
                 viewer.name(),
@@ -251,7 +333,7 @@ pub async fn import_calendar(
         Err(e) if e.status >= 500 => Err(page::internal_error_page(&state.config.site)),
         Err(e) => {
             let error = format!("The file could not be read: {}", e.message);
-            refuse(&state, &viewer, error).await
+            refuse(&state, &viewer, error, None).await
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::scope::{reader_zone, urlencode, Scope};
 use crate::view::ViewQuery;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
+use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::session::{self, Viewer};
 use almanac_service::AppState;
@@ -54,6 +55,19 @@ struct SharePage<'a> {
     created: Option<NewLink>,
     /// What the last action did, said once.
     notice: &'static str,
+    /// The new-link form: empty, or as it was sent when it comes back.
+    draft: NewLinkForm,
+}
+
+/// What the share page shows besides the calendar's links.
+#[derive(Default)]
+struct Outcome {
+    status: StatusCode,
+    errors: Vec<&'static str>,
+    /// (id, token) of a link just made or renewed, shown this once.
+    fresh: Option<(i64, String)>,
+    notice: &'static str,
+    draft: NewLinkForm,
 }
 
 fn permission_text(permission: SharePermission) -> &'static str {
@@ -68,11 +82,15 @@ async fn show(
     state: &AppState,
     viewer: &Viewer,
     calendar: &str,
-    status: StatusCode,
-    errors: Vec<&'static str>,
-    fresh: Option<(i64, String)>,
-    notice: &'static str,
+    outcome: Outcome,
 ) -> Result<Response, Response> {
+    let Outcome {
+        status,
+        errors,
+        fresh,
+        notice,
+        draft,
+    } = outcome;
     let scope = Scope::owner(state, viewer, "/calendar/calendars").await?;
     let guard = Guard::new(state, viewer);
     let collection = scope.find(state, viewer, calendar)?;
@@ -118,6 +136,7 @@ async fn show(
             links,
             created,
             notice,
+            draft,
         },
     );
     // A page that shows a token must not be kept anywhere.
@@ -151,16 +170,12 @@ pub async fn links_page(
         Some((id.parse().ok()?, token.to_owned()))
     });
     let shown_once = fresh.is_some();
-    let mut page = show(
-        &state,
-        &viewer,
-        &calendar,
-        StatusCode::OK,
-        Vec::new(),
+    let outcome = Outcome {
         fresh,
         notice,
-    )
-    .await?;
+        ..Outcome::default()
+    };
+    let mut page = show(&state, &viewer, &calendar, outcome).await?;
     if shown_once {
         let cleared = new_link_cookie(&viewer, &calendar, "", 0);
         page.headers_mut().append(header::SET_COOKIE, cleared);
@@ -246,8 +261,17 @@ pub async fn create_link(
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/calendars").await?;
     let guard = Guard::new(&state, &viewer);
-    guard.change(&form.csrf).await?;
+    let paused = guard.change_or_keep(&form.csrf).await?;
     let collection = scope.find(&state, &viewer, &calendar)?;
+    if let Some(maintenance) = paused {
+        let outcome = Outcome {
+            errors: vec![maintenance::KEPT],
+            draft: form,
+            ..Outcome::default()
+        };
+        let page = show(&state, &viewer, &calendar, outcome).await?;
+        return Ok(maintenance::kept(page, &maintenance));
+    }
     let mut errors = Vec::new();
     let permission = SharePermission::parse(&form.permission);
     if permission.is_none() {
@@ -269,16 +293,13 @@ pub async fn create_link(
         }
     };
     let Some(permission) = permission.filter(|_| errors.is_empty()) else {
-        return show(
-            &state,
-            &viewer,
-            &calendar,
-            StatusCode::UNPROCESSABLE_ENTITY,
+        let outcome = Outcome {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
             errors,
-            None,
-            "",
-        )
-        .await;
+            draft: form,
+            ..Outcome::default()
+        };
+        return show(&state, &viewer, &calendar, outcome).await;
     };
     let token = token::new_token();
     let id = state
@@ -337,16 +358,12 @@ pub async fn link_action(
             if link.is_expired() {
                 // A new address for a link that no longer works would not
                 // work either: the owner makes a new link instead.
-                return show(
-                    &state,
-                    &viewer,
-                    &calendar,
-                    StatusCode::CONFLICT,
-                    vec!["This link has expired, so a new address would not work either. Make a new link below."],
-                    None,
-                    "",
-                )
-                .await;
+                let outcome = Outcome {
+                    status: StatusCode::CONFLICT,
+                    errors: vec!["This link has expired, so a new address would not work either. Make a new link below."],
+                    ..Outcome::default()
+                };
+                return show(&state, &viewer, &calendar, outcome).await;
             }
             let token = token::new_token();
             state

@@ -6,6 +6,7 @@ use crate::occurrences::{self, Task};
 use crate::scope::{store_object, write_refused, Scope};
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
+use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
 use almanac_service::AppState;
@@ -28,6 +29,8 @@ struct TasksPage<'a> {
     tasks: Vec<Task>,
     /// (path, name) of calendars that take tasks.
     lists: Vec<(String, String)>,
+    /// The new-task form as it was sent, when it comes back.
+    draft: NewTask,
 }
 
 pub async fn tasks_page(
@@ -35,7 +38,15 @@ pub async fn tasks_page(
     viewer: Viewer,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
-    show(&state, &viewer, &scope, StatusCode::OK, Vec::new()).await
+    show(
+        &state,
+        &viewer,
+        &scope,
+        StatusCode::OK,
+        Vec::new(),
+        NewTask::default(),
+    )
+    .await
 }
 
 async fn show(
@@ -44,6 +55,7 @@ async fn show(
     scope: &Scope,
     status: StatusCode,
     errors: Vec<&'static str>,
+    draft: NewTask,
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
     let tasks = occurrences::tasks(&state.store, &scope.calendars)
@@ -76,6 +88,7 @@ async fn show(
                     })
                     .collect()
             },
+            draft,
         },
     ))
 }
@@ -96,7 +109,18 @@ pub async fn create_task(
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
     let guard = Guard::new(&state, &viewer);
-    guard.change(&form.csrf).await?;
+    if let Some(maintenance) = guard.change_or_keep(&form.csrf).await? {
+        let page = show(
+            &state,
+            &viewer,
+            &scope,
+            StatusCode::OK,
+            vec![maintenance::KEPT],
+            form,
+        )
+        .await?;
+        return Ok(maintenance::kept(page, &maintenance));
+    }
     let title = form.title.trim();
     let mut errors = Vec::new();
     if title.is_empty() || title.chars().count() > 500 {
@@ -130,6 +154,7 @@ pub async fn create_task(
             &scope,
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
+            form,
         )
         .await;
     };

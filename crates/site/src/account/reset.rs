@@ -3,6 +3,7 @@
 use super::rules::{check_email, check_password, send_link};
 use almanac_service::config::Site;
 use almanac_service::guard::Guard;
+use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::rate_limit::{ClientAddress, Form as Limited};
 use almanac_service::session::Viewer;
@@ -67,11 +68,11 @@ pub async fn reset_request(
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Reset, &address)?;
-    guard.change(&form.csrf).await?;
+    let paused = guard.change_or_keep(&form.csrf).await?;
     let email = form.email.trim();
-    if let Some(error) = check_email(email) {
-        return Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
+    let refused = |status, error| {
+        render(
+            status,
             &RequestPage {
                 site: &state.config.site,
                 section: "login",
@@ -79,7 +80,14 @@ pub async fn reset_request(
                 errors: vec![error],
                 email,
             },
-        ));
+        )
+    };
+    if let Some(maintenance) = paused {
+        let page = refused(StatusCode::OK, maintenance::KEPT);
+        return Ok(maintenance::kept(page, &maintenance));
+    }
+    if let Some(error) = check_email(email) {
+        return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, error));
     }
     let fail = |e: StoreError| guard.store_error(&e);
     for user in state.store.users_by_email(email).await.map_err(fail)? {
@@ -198,7 +206,7 @@ pub async fn reset_submit(
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
-    guard.change(&form.csrf).await?;
+    let paused = guard.change_or_keep(&form.csrf).await?;
     let fail = |e: StoreError| guard.store_error(&e);
     let found = match usable_token(&guard, &token).await? {
         Ok(found) => found,
@@ -207,6 +215,11 @@ pub async fn reset_submit(
     let Some(user) = state.store.user_by_id(found.user_id).await.map_err(fail)? else {
         return Ok(page::not_found_page(&state.config.site, &viewer));
     };
+    if let Some(maintenance) = paused {
+        let errors = vec![maintenance::KEPT_BUT_PASSWORDS];
+        let page = new_password_page(&state, &viewer, StatusCode::OK, errors, &user.name, &token);
+        return Ok(maintenance::kept(page, &maintenance));
+    }
     if let Some(error) = check_password(&form.password, &user.name) {
         return Ok(new_password_page(
             &state,

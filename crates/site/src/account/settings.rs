@@ -5,6 +5,7 @@ use super::rules::{check_email, check_password, send_link};
 use almanac_service::access_log::AuthKind;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
+use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::session::{self, Viewer};
 use almanac_service::AppState;
@@ -26,6 +27,8 @@ struct SettingsPage<'a> {
     errors: Vec<&'static str>,
     notice: &'a str,
     email: &'a str,
+    /// The new-address form as it was sent, when it comes back.
+    new_email: &'a str,
     since: String,
     caldav: String,
     /// (name, number of events and tasks)
@@ -48,7 +51,7 @@ pub async fn account_page(
         "email" => "We sent a link to your new address: the change takes effect once you open it.",
         _ => "",
     };
-    show(&state, &viewer, StatusCode::OK, Vec::new(), notice).await
+    show(&state, &viewer, StatusCode::OK, Vec::new(), notice, "").await
 }
 
 async fn show(
@@ -57,6 +60,7 @@ async fn show(
     status: StatusCode,
     errors: Vec<&'static str>,
     notice: &str,
+    new_email: &str,
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
     let user = guard.user("/account")?;
@@ -85,11 +89,25 @@ async fn show(
             errors,
             notice,
             email: &user.email,
+            new_email,
             since,
             caldav: format!("{}/dav/", viewer.base_url),
             calendars,
         },
     ))
+}
+
+/// The account page again during maintenance: nothing was changed, and
+/// what was typed (never a password) is kept.
+async fn keep(
+    state: &AppState,
+    viewer: &Viewer,
+    maintenance: &almanac_store::Maintenance,
+    new_email: &str,
+) -> Result<Response, Response> {
+    let errors = vec![maintenance::KEPT_BUT_PASSWORDS];
+    let page = show(state, viewer, StatusCode::OK, errors, "", new_email).await?;
+    Ok(maintenance::kept(page, maintenance))
 }
 
 #[derive(Deserialize, Default)]
@@ -107,7 +125,9 @@ pub async fn change_password(
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
-    guard.change(&form.csrf).await?;
+    if let Some(maintenance) = guard.change_or_keep(&form.csrf).await? {
+        return keep(&state, &viewer, &maintenance, "").await;
+    }
     let mut errors = Vec::new();
     if !guard
         .password_matches(user.password_hash.clone(), form.current)
@@ -122,6 +142,7 @@ pub async fn change_password(
             &viewer,
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
+            "",
             "",
         )
         .await;
@@ -160,8 +181,11 @@ pub async fn change_email(
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
-    guard.change(&form.csrf).await?;
+    let paused = guard.change_or_keep(&form.csrf).await?;
     let email = form.email.trim();
+    if let Some(maintenance) = paused {
+        return keep(&state, &viewer, &maintenance, email).await;
+    }
     let mut errors = Vec::new();
     if !guard
         .password_matches(user.password_hash.clone(), form.password)
@@ -180,6 +204,7 @@ pub async fn change_email(
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
             "",
+            email,
         )
         .await;
     }
@@ -205,7 +230,9 @@ pub async fn delete_account(
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
     let user = guard.user("/account")?;
-    guard.change(&form.csrf).await?;
+    if let Some(maintenance) = guard.change_or_keep(&form.csrf).await? {
+        return keep(&state, &viewer, &maintenance, "").await;
+    }
     let mut errors = Vec::new();
     if form.confirm.trim() != user.name {
         errors.push("Type your user name exactly to confirm.");
@@ -222,6 +249,7 @@ pub async fn delete_account(
             &viewer,
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
+            "",
             "",
         )
         .await;

@@ -4,6 +4,7 @@ use super::rules::{check_email, check_name, check_password, send_link};
 use almanac_service::access_log::AuthKind;
 use almanac_service::config::Site;
 use almanac_service::guard::{log_event, Guard};
+use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::rate_limit::{ClientAddress, Form as Limited};
 use almanac_service::session::{self, Viewer};
@@ -71,9 +72,14 @@ pub async fn signup(
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
     guard.rate(Limited::Signup, &address)?;
-    guard.change(&form.csrf).await?;
+    let paused = guard.change_or_keep(&form.csrf).await?;
     let name = form.name.trim().to_owned();
     let email = form.email.trim().to_owned();
+    if let Some(maintenance) = paused {
+        let errors = vec![maintenance::KEPT_BUT_PASSWORDS];
+        let page = show(&state, &viewer, StatusCode::OK, errors, &name, &email);
+        return Ok(maintenance::kept(page, &maintenance));
+    }
     let mut errors: Vec<&'static str> = [
         check_name(&name),
         check_email(&email),

@@ -1,0 +1,4 @@
+-- When an account last logged in on the web and last synced: staff see
+-- them on the account's page. Sync is noted at most every few minutes.
+ALTER TABLE users ADD COLUMN last_web_sign_in INTEGER;
+ALTER TABLE users ADD COLUMN last_sync_sign_in INTEGER;
