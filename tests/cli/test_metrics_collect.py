@@ -4,6 +4,7 @@ with --rebuild; counts checked against the lines written."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -65,6 +66,31 @@ def test_collect_reads_each_line_once(tmp_path):
     out = collect(tmp_path, "--rebuild", tmp_path / "access.log.1", log)
     assert read_count(out) == 2000 + 100 + 1 + 1 + 10 + 20
     assert hits(tmp_path) == 2000 + 100 + 1 + 10 + 20
+
+
+def test_copytruncate_rotation_reads_each_line_once(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(lines(500, 11))
+    assert read_count(collect(tmp_path)) == 500
+    with log.open("a") as f:
+        f.write(lines(40, 12))  # written after the last collection
+    # logrotate's copytruncate: the file is copied to access.log.1, then
+    # emptied in place, and the server goes on appending to it.
+    shutil.copyfile(log, tmp_path / "access.log.1")
+    with log.open("r+") as f:
+        f.truncate(0)
+    with log.open("a") as f:
+        f.write(lines(30, 13))
+    assert read_count(collect(tmp_path)) == 40 + 30, "the copy is continued, the emptied file read from its start"
+    assert hits(tmp_path) == 570
+    assert read_count(collect(tmp_path)) == 0
+    # The next rotation: the copy moves on to .2, a new copy is made.
+    (tmp_path / "access.log.1").rename(tmp_path / "access.log.2")
+    shutil.copyfile(log, tmp_path / "access.log.1")
+    with log.open("r+") as f:
+        f.truncate(0)
+    assert read_count(collect(tmp_path)) == 0
+    assert hits(tmp_path) == 570
 
 
 def test_collect_takes_plain_proxy_logs(tmp_path):

@@ -359,10 +359,11 @@ def test_a_write_link_lets_visitors_add_change_and_delete_events(site):
                       allow_redirects=False).status_code == 403
     assert "Forged" not in owner_summaries(site)
 
-    # Share writes are logged as the owner's, through a ticket.
+    # Share writes are the visitor's, through a ticket on alice's calendar.
     lines = wait_log(site, r'"POST /s/-/events(/\S*)? HTTP/1.1" 303 ')
     assert len(lines) == 4, lines
-    assert all(" alice " in line and "auth=ticket" in line for line in lines), lines
+    assert all(re.search(r"^\S+ - - \[", line) and " auth=ticket " in line and " owner=alice " in line
+               and line.rstrip().endswith(" item=event ev=share_write") for line in lines), lines
     assert guest.get(site.url("/calendar"), timeout=30, allow_redirects=False).status_code == 303, "no session"
 
 
@@ -465,7 +466,8 @@ def test_a_write_link_over_caldav(site):
     assert origins(site, "alice")["lib@x.ics"] == "share"
     writes = wait_log(site, r'"(PUT|DELETE) /dav/s/-/\S+ HTTP/1.1" 20[14] ')
     assert len(writes) >= 4, writes
-    assert all(re.search(r"^\S+ - alice \[", line) and " auth=ticket " in line for line in writes), writes
+    assert all(re.search(r"^\S+ - - \[", line) and " auth=ticket " in line and " owner=alice " in line
+               and "ev=share_write" in line for line in writes), writes
 
 
 def test_a_free_busy_link_shows_only_busy_times(site):
@@ -960,7 +962,7 @@ def test_the_access_log_never_holds_a_token(site):
                 r'"PUT /dav/s/-/refused@x\.ics ']
     for pattern in expected:
         [line] = wait_log(site, pattern)
-        assert re.search(r"^\S+ - alice \[", line) and " auth=ticket " in line, line
+        assert re.search(r"^\S+ - - \[", line) and " auth=ticket " in line and " owner=alice " in line, line
     log = site.access_log()
     for link in (read, write):
         assert link.token not in log

@@ -3,10 +3,11 @@
 //!
 //! State lives in `DATA_DIR/metrics/`: `state.json` (the collector's per-day
 //! aggregates and, per log file, how far it was read) and `report.json`.
-//! A file is recognised by its device, inode and first line, so a rotated
-//! file (renamed to `access.log.1`) is continued where it was left, a new
-//! file at the old name is read from its start, and a truncated file is read
-//! again from the beginning.
+//! A file is recognised by its first line (every line carries its time), not
+//! by its inode: a file rotated by renaming (`access.log` → `access.log.1`)
+//! and a copy made by logrotate's `copytruncate` are both continued where
+//! the original was left, and a new or truncated file at the old name is
+//! read from its start. Each line is read once either way.
 
 use almanac_metrics::{Collector, CollectorState, Input, Rules};
 use anyhow::{Context, Result};
@@ -16,16 +17,16 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+/// Cursors kept at most: files older than these were rotated away long ago.
+const CURSORS_KEPT: usize = 64;
 
 /// Where one log file was left.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct Cursor {
-    device: u64,
-    inode: u64,
-    /// SHA-256 of the file's first line: tells a new file from an old one
-    /// that happens to reuse an inode.
+    /// SHA-256 of the file's first line: the file's identity, whatever its
+    /// name or inode (a renamed file and a copy of it share it).
     first_line: String,
     offset: u64,
 }
@@ -74,10 +75,12 @@ pub fn collect(
     for (input, date, value) in inputs {
         collector.add_input(*input, *date, *value);
     }
-    let plan: Vec<(PathBuf, File, Cursor, u64)> = logs
+    let plan: Vec<(PathBuf, File, String, u64)> = logs
         .iter()
-        .filter_map(|path| match open_at_cursor(path, &cursors) {
-            Ok(found) => found.map(|(file, cursor, size)| (path.clone(), file, cursor, size)),
+        .filter_map(|path| match open_log(path) {
+            Ok(found) => {
+                found.map(|(file, first_line, size)| (path.clone(), file, first_line, size))
+            }
             Err(e) => {
                 eprintln!("skipping {}: {e}", path.display());
                 None
@@ -86,7 +89,7 @@ pub fn collect(
         .collect();
     let total: u64 = plan
         .iter()
-        .map(|(_, _, c, size)| size.saturating_sub(c.offset))
+        .map(|(_, _, first_line, size)| size.saturating_sub(resume_at(&cursors, first_line, *size)))
         .sum();
     let bar = if show_progress {
         ProgressBar::new(total)
@@ -100,7 +103,12 @@ pub fn collect(
         .expect("valid template"),
     );
     let mut base = 0;
-    for (path, mut file, mut cursor, _) in plan {
+    for (path, mut file, first_line, size) in plan {
+        // Asked now, not when planning: a copy read a moment ago moved it.
+        let mut cursor = Cursor {
+            offset: resume_at(&cursors, &first_line, size),
+            first_line,
+        };
         file.seek(SeekFrom::Start(cursor.offset))?;
         let done = collector
             .feed_reader(BufReader::with_capacity(1 << 20, file), |p| {
@@ -109,9 +117,11 @@ pub fn collect(
             .with_context(|| format!("reading {}", path.display()))?;
         base += done.bytes;
         cursor.offset += done.bytes;
-        cursors.retain(|c| !(c.device == cursor.device && c.inode == cursor.inode));
+        cursors.retain(|c| c.first_line != cursor.first_line);
         cursors.push(cursor);
     }
+    let excess = cursors.len().saturating_sub(CURSORS_KEPT);
+    cursors.drain(..excess);
     bar.finish_and_clear();
     let report = collector.report();
     let state = SavedState {
@@ -126,32 +136,31 @@ pub fn collect(
     })
 }
 
-/// Opens a log positioned where it was left. None when it has no complete
-/// line yet (nothing to read, and no first line to recognise it by).
-fn open_at_cursor(path: &Path, cursors: &[Cursor]) -> Result<Option<(File, Cursor, u64)>> {
+/// Opens a log with its identity (the hash of its first line) and size.
+/// None when it has no complete line yet (nothing to read, and no first
+/// line to recognise it by).
+fn open_log(path: &Path) -> Result<Option<(File, String, u64)>> {
     let mut file = File::open(path)?;
-    let meta = file.metadata()?;
+    let size = file.metadata()?.len();
     let mut head = Vec::with_capacity(4096);
     (&mut file).take(4096).read_to_end(&mut head)?;
     let Some(end) = head.iter().position(|b| *b == b'\n') else {
         return Ok(None);
     };
-    let first_line = almanac_store::hex(&Sha256::digest(&head[..end]));
-    let known = cursors
-        .iter()
-        .find(|c| c.device == meta.dev() && c.inode == meta.ino() && c.first_line == first_line);
-    // A file shorter than where we stopped was truncated: read it again.
-    let offset = known.map_or(0, |c| if c.offset <= meta.len() { c.offset } else { 0 });
     Ok(Some((
         file,
-        Cursor {
-            device: meta.dev(),
-            inode: meta.ino(),
-            first_line,
-            offset,
-        },
-        meta.len(),
+        almanac_store::hex(&Sha256::digest(&head[..end])),
+        size,
     )))
+}
+
+/// Where to go on in a file: where a file with the same first line was
+/// left, or its start. A file shorter than that was rewritten: from the start.
+fn resume_at(cursors: &[Cursor], first_line: &str, size: u64) -> u64 {
+    cursors
+        .iter()
+        .find(|c| c.first_line == first_line)
+        .map_or(0, |c| if c.offset <= size { c.offset } else { 0 })
 }
 
 /// Today's figures from the database: accounts, calendars per account,

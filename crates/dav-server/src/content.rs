@@ -5,6 +5,7 @@ use crate::webcal;
 use almanac_dav::properties::http_date;
 use almanac_dav::DavError;
 use almanac_ical::ParseLimits;
+use almanac_service::access_log::{Changed, ItemKind};
 use almanac_store::{Collection, NewItem, StoreError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -155,7 +156,12 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
     } else {
         StatusCode::NO_CONTENT
     };
-    Ok((status, [(header::ETAG, outcome.etag)]).into_response())
+    let mut response = (status, [(header::ETAG, outcome.etag)]).into_response();
+    if let Some(index) = &item.calendar {
+        let kind = ItemKind::of_component(Some(&index.component));
+        response.extensions_mut().insert(Changed::Item(kind));
+    }
+    Ok(response)
 }
 
 pub async fn delete(request: &DavRequest, target: Target) -> DavResult {

@@ -1,13 +1,14 @@
 //! The way in: authenticates a client (or takes a share link's owner),
 //! reads the request, and hands it to one module per group of methods.
 
+use crate::request::Target;
 use crate::request::{
     auth_refusal, error_response, internal, options, read_request, resolve, DavRequest, DavResult,
 };
 use crate::{collections, content, properties, report};
 use almanac_dav::properties::Access;
 use almanac_dav::DavError;
-use almanac_service::access_log::{AuthKind, LogFields};
+use almanac_service::access_log::{AuthKind, Changed, ItemKind, LogFields};
 use almanac_service::auth::{AuthOutcome, Principal};
 use almanac_service::rate_limit::ClientAddress;
 use almanac_service::AppState;
@@ -32,20 +33,23 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     let mut fields = LogFields {
         user: Some(principal.name.clone()),
         auth: AuthKind::Password,
-        event: None,
+        ..LogFields::default()
     };
-    let is_write = matches!(
-        parts.method.as_str(),
-        "PUT" | "POST" | "DELETE" | "PROPPATCH" | "MKCOL" | "MKCALENDAR" | "COPY" | "MOVE"
-    );
     let mut response = match read_request(state, principal, parts, body).await {
         Ok(request) => dispatch(request)
             .await
             .unwrap_or_else(|e| error_response(&e)),
         Err(e) => error_response(&e),
     };
-    if is_write && response.status().is_success() {
-        fields.event = Some("sync_write");
+    if response.status().is_success() {
+        match response.extensions().get::<Changed>() {
+            Some(Changed::Item(kind)) => {
+                fields.event = Some("sync_write");
+                fields.item = Some(*kind);
+            }
+            Some(Changed::Collection) => fields.event = Some("calendar_write"),
+            None => {}
+        }
     }
     response.extensions_mut().insert(fields);
     response
@@ -85,7 +89,8 @@ async fn dispatch(request: DavRequest) -> DavResult {
         }
     }
     let target = resolve(&request).await?;
-    match request.method.as_str() {
+    let changed = change_of(&request.method, &target);
+    let mut response = match request.method.as_str() {
         "PROPFIND" => properties::propfind(&request, target).await,
         "PROPPATCH" => properties::proppatch(&request, target).await,
         "GET" | "HEAD" => content::get(&request, target).await,
@@ -101,5 +106,24 @@ async fn dispatch(request: DavRequest) -> DavResult {
             405,
             format!("{} is not supported here.", request.method),
         )),
+    }?;
+    if let (Some(changed), true) = (changed, response.status().is_success()) {
+        response.extensions_mut().insert(changed);
+    }
+    Ok(response)
+}
+
+/// What a write to `target` changes, for the access log. PUT and POST say
+/// it themselves, once the body is read (an event or a task).
+fn change_of(method: &axum::http::Method, target: &Target) -> Option<Changed> {
+    match (method.as_str(), target) {
+        ("DELETE" | "COPY" | "MOVE", Target::Item { parent, meta, .. }) if parent.is_calendar() => {
+            Some(Changed::Item(ItemKind::of_component(
+                meta.component.as_deref(),
+            )))
+        }
+        ("DELETE" | "COPY" | "MOVE" | "PROPPATCH", Target::Collection(_))
+        | ("MKCOL" | "MKCALENDAR", _) => Some(Changed::Collection),
+        _ => None,
     }
 }

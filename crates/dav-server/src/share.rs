@@ -7,6 +7,7 @@ use crate::request::{body_limit, error_response, internal, options, read_body};
 use almanac_dav::paths;
 use almanac_dav::properties::Access;
 use almanac_dav::DavError;
+use almanac_service::access_log::Changed;
 use almanac_service::{share_link, AppState};
 use almanac_store::{Origin, SharePermission, SharedCalendar};
 use axum::extract::{Request, State};
@@ -91,7 +92,6 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         access,
     )
     .await;
-    let ok = response.status().is_success();
     let owner_href = paths::principal_href(&shared.owner.name);
     let response = rewrite_hrefs(
         response,
@@ -102,9 +102,11 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         state.config.limits.max_body_bytes,
     )
     .await;
-    // Share writes stay unmarked: the metrics count them by auth=ticket.
-    let event = (!writes || !ok).then_some("share_visit");
-    share_link::visit_log(response, &shared.owner.name, event)
+    let changed = match response.extensions().get::<Changed>() {
+        Some(Changed::Item(kind)) if response.status().is_success() => Some(*kind),
+        _ => None,
+    };
+    share_link::visit_log(response, &shared.owner.name, changed)
 }
 
 /// Whether the member a write names is an event the owner made private.

@@ -50,7 +50,7 @@ pub async fn alias(
         .insert(almanac_service::access_log::LogFields {
             user: Some(principal.name),
             auth: almanac_service::access_log::AuthKind::Password,
-            event: None,
+            ..almanac_service::access_log::LogFields::default()
         });
     response
 }
@@ -91,5 +91,13 @@ pub async fn import(request: &DavRequest, calendar: &Collection) -> DavResult {
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(report)).into_response())
+    let imported = !report.imported.is_empty();
+    let mut response = (status, axum::Json(report)).into_response();
+    if imported {
+        let changed = almanac_service::access_log::Changed::Item(
+            almanac_service::access_log::ItemKind::Event,
+        );
+        response.extensions_mut().insert(changed);
+    }
+    Ok(response)
 }

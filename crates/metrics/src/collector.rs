@@ -4,7 +4,7 @@
 use crate::aggregate::DayAggregate;
 use crate::day::Day;
 use crate::parse::LineParser;
-use crate::record::{Event, LogRecord};
+use crate::record::{AuthKind, Event, LogRecord};
 use crate::report::{build_report, Report};
 use crate::rules::{ClientClass, Rules};
 use crate::state::{CollectorState, Input};
@@ -194,8 +194,11 @@ impl Collector {
             account,
             owner: traits
                 .share
-                .then(|| path_owner(record.path).map(|name| state.users.id(name)))
-                .flatten(),
+                .then(|| record.share_owner().or_else(|| path_owner(record.path)))
+                .flatten()
+                .map(|name| state.users.id(name)),
+            subscriber: plain_subscription_owner(record, client.class)
+                .map(|name| state.users.id(name)),
             human: account.is_some()
                 && (traits.login || client.class == ClientClass::Web || traits.change.is_some()),
             tld: match host_tld(record.host) {
@@ -228,6 +231,9 @@ struct Request<'r, 'a> {
     account: Option<u32>,
     /// The owner of a visited share link.
     owner: Option<u32>,
+    /// In a plain proxy log, the owner of a calendar an interop client
+    /// fetched without a user name (a webcal subscription).
+    subscriber: Option<u32>,
     human: bool,
     tld: u32,
 }
@@ -307,6 +313,9 @@ fn count_people(day: &mut DayAggregate, request: &Request<'_, '_>, location: Loc
             day.outside.insert(key);
         }
     }
+    if let Some(owner) = request.subscriber {
+        day.interop.insert(owner);
+    }
     let Some(id) = request.account else {
         return;
     };
@@ -335,6 +344,17 @@ fn count_people(day: &mut DayAggregate, request: &Request<'_, '_>, location: Loc
         }
         ClientClass::Bot => {}
     }
+}
+
+/// A plain proxy log does not know who fetched `/ics/{owner}/…`: a
+/// successful fetch there by a subscription client is its owner's
+/// subscription (the server's own log names the user).
+fn plain_subscription_owner<'a>(record: &LogRecord<'a>, class: ClientClass) -> Option<&'a str> {
+    let plain = record.auth == AuthKind::Unspecified && record.user.is_none();
+    let fetched = matches!(record.status, 200..=299 | 304);
+    (plain && fetched && class == ClientClass::Interop && record.path.starts_with("/ics/"))
+        .then(|| path_owner(record.path))
+        .flatten()
 }
 
 /// An anonymous visitor: address and user agent (GoAccess's notion of a

@@ -10,7 +10,7 @@
 //! not fit is a [`Malformed`] line.
 
 use crate::day::Day;
-use crate::record::{AuthKind, Events, LogRecord};
+use crate::record::{AuthKind, Events, ItemKind, LogRecord};
 use memchr::memchr;
 
 /// Why a line could not be read.
@@ -111,6 +111,8 @@ impl LineParser {
             referrer,
             user_agent,
             events: Events::default(),
+            owner: None,
+            item: None,
         };
         read_extra_fields(&line[pos..], &mut record);
         Ok(record)
@@ -212,6 +214,8 @@ fn read_extra_fields<'a>(rest: &'a str, record: &mut LogRecord<'a>) {
             "in" => record.bytes_in = value.parse().ok(),
             "auth" => record.auth = AuthKind::parse(value),
             "ev" => record.events.add_list(value),
+            "owner" => record.owner = Some(value).filter(|v| !v.is_empty()),
+            "item" => record.item = ItemKind::parse(value),
             _ => {}
         }
     }

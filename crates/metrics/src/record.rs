@@ -34,19 +34,27 @@ pub enum Event {
     Signup,
     SignupVerified,
     ShareVisit,
+    /// An item changed by a sync client.
     SyncWrite,
+    /// An item changed in the web calendar by its owner.
     WebWrite,
+    /// An item changed through a share link.
+    ShareWrite,
+    /// A calendar made, changed or deleted: not an item change.
+    CalendarWrite,
     SupportRequest,
 }
 
 impl Event {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::Login,
         Self::Signup,
         Self::SignupVerified,
         Self::ShareVisit,
         Self::SyncWrite,
         Self::WebWrite,
+        Self::ShareWrite,
+        Self::CalendarWrite,
         Self::SupportRequest,
     ];
 
@@ -58,18 +66,20 @@ impl Event {
             Self::ShareVisit => "share_visit",
             Self::SyncWrite => "sync_write",
             Self::WebWrite => "web_write",
+            Self::ShareWrite => "share_write",
+            Self::CalendarWrite => "calendar_write",
             Self::SupportRequest => "support_request",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
 /// A set of [`Event`]s, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Events(u8);
+pub struct Events(u16);
 
 impl Events {
     pub fn contains(self, event: Event) -> bool {
@@ -78,6 +88,10 @@ impl Events {
 
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    pub fn contains_any(self, events: &[Event]) -> bool {
+        events.iter().any(|e| self.contains(*e))
     }
 
     pub fn insert(&mut self, event: Event) {
@@ -93,6 +107,12 @@ impl Events {
             }
         }
     }
+}
+
+/// A share link's address (`/s/TOKEN…`, `/dav/s/TOKEN…`): how a plain
+/// proxy log shows a visit.
+fn is_share_path(path: &str) -> bool {
+    path.starts_with("/s/") || path.starts_with("/dav/s/")
 }
 
 /// One parsed line. Text fields borrow from the line; `-` fields are `None`
@@ -121,12 +141,35 @@ pub struct LogRecord<'a> {
     /// `-` when the client sent none.
     pub user_agent: &'a str,
     pub events: Events,
+    /// Whose calendar a share link opened (`owner=`).
+    pub owner: Option<&'a str>,
+    /// What an item change changed (`item=`).
+    pub item: Option<ItemKind>,
+}
+
+/// The kind of calendar item a change touched (`item=event|task`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    Event,
+    Task,
+}
+
+impl ItemKind {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        match value {
+            "event" => Some(Self::Event),
+            "task" => Some(Self::Task),
+            _ => None,
+        }
+    }
 }
 
 impl LogRecord<'_> {
     /// The account behind the request: a user name the server accepted.
+    /// A share link's visitor has none (a user name on such a line, from
+    /// older servers, is the link's owner, not the visitor).
     pub fn account(&self) -> Option<&str> {
-        if self.status == 401 || self.auth == AuthKind::None {
+        if self.status == 401 || matches!(self.auth, AuthKind::None | AuthKind::Ticket) {
             return None;
         }
         self.user
@@ -135,6 +178,19 @@ impl LogRecord<'_> {
     /// A share-link visit: marked by the server, or a ticket (share-link)
     /// authentication.
     pub fn is_share_visit(&self) -> bool {
-        self.events.contains(Event::ShareVisit) || self.auth == AuthKind::Ticket
+        self.events
+            .contains_any(&[Event::ShareVisit, Event::ShareWrite])
+            || self.auth == AuthKind::Ticket
+            || (self.auth == AuthKind::Unspecified && is_share_path(self.path))
+    }
+
+    /// Whose calendar a share link opened: the `owner=` field, or for
+    /// older logs the user name the server wrote there.
+    pub fn share_owner(&self) -> Option<&str> {
+        self.owner.or_else(|| {
+            (self.auth == AuthKind::Ticket)
+                .then_some(self.user)
+                .flatten()
+        })
     }
 }

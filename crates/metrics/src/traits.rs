@@ -1,7 +1,7 @@
 //! What a request means for the metrics, decided from its method, path,
 //! markers and client: write or read, change, share visit, where from.
 
-use crate::record::{Event, LogRecord};
+use crate::record::{AuthKind, Event, ItemKind, LogRecord};
 use crate::rules::{ClientClass, LocationRules};
 use std::borrow::Cow;
 
@@ -15,7 +15,8 @@ pub enum Channel {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
-    /// Guessed from the path: see [`is_task_path`].
+    /// From the server's `item=`; in plain logs guessed from the path (see
+    /// [`is_task_path`]).
     pub task: bool,
     pub channel: Channel,
 }
@@ -30,40 +31,50 @@ pub struct RequestTraits {
 
 impl RequestTraits {
     pub fn of(record: &LogRecord<'_>, class: ClientClass) -> Self {
-        let write = is_write_method(record.method);
         let share = record.is_share_visit();
-        let marked_sync = record.events.contains(Event::SyncWrite);
-        let marked_web = record.events.contains(Event::WebWrite);
-        // Plain logs carry no markers, so a successful item write by an
-        // account counts as a change too; a marked line is counted once.
-        let unmarked_change = record.account().is_some()
-            && (200..300).contains(&record.status)
-            && matches!(record.method, "PUT" | "DELETE" | "MOVE" | "COPY");
-        let changed = marked_web || marked_sync || unmarked_change;
-        let channel = if !changed {
-            None
-        } else if share {
-            // A visitor's change, by CalDAV or the link's web pages.
+        let events = record.events;
+        let channel = if events.contains(Event::ShareWrite) {
             Some(Channel::Share)
-        } else if marked_web {
+        } else if events.contains(Event::WebWrite) {
             Some(Channel::Web)
-        } else if marked_sync {
+        } else if events.contains(Event::SyncWrite) {
             Some(Channel::Sync)
-        } else if class == ClientClass::Web {
-            Some(Channel::Web)
+        } else if record.auth == AuthKind::Unspecified && plain_item_write(record) {
+            // Plain proxy logs carry no markers: a successful item write
+            // is a change, by whoever the link or the client says.
+            Some(if share {
+                Channel::Share
+            } else if class == ClientClass::Web {
+                Channel::Web
+            } else {
+                Channel::Sync
+            })
         } else {
-            Some(Channel::Sync)
+            None
         };
         Self {
-            write,
+            write: is_write_method(record.method),
             share,
-            login: record.events.contains(Event::Login),
+            login: events.contains(Event::Login),
             change: channel.map(|channel| Change {
-                task: is_task_path(record.path),
+                task: match record.item {
+                    Some(kind) => kind == ItemKind::Task,
+                    None => is_task_path(record.path),
+                },
                 channel,
             }),
         }
     }
+}
+
+/// A successful PUT, DELETE, MOVE or COPY of a calendar object (a name
+/// ending in `.ics`; collections end in `/`) by someone the proxy named.
+fn plain_item_write(record: &LogRecord<'_>) -> bool {
+    let path = record.path.split_once('?').map_or(record.path, |(p, _)| p);
+    (record.user.is_some() || record.is_share_visit())
+        && (200..300).contains(&record.status)
+        && matches!(record.method, "PUT" | "DELETE" | "MOVE" | "COPY")
+        && !path.ends_with('/')
 }
 
 fn is_write_method(method: &str) -> bool {
@@ -100,12 +111,14 @@ pub fn is_task_path(path: &str) -> bool {
 }
 
 /// The owner named in a calendar path: `/dav/calendars/{owner}/…`,
-/// `/dav/{owner}/…`, `/ics/{owner}/…` or `/share/{owner}/…`.
+/// `/dav/{owner}/…`, `/ics/{owner}/…` or `/share/{owner}/…`. Share-link
+/// paths (`/s/…`, `/dav/s/…`) name none: their owner is in `owner=`.
 pub fn path_owner(path: &str) -> Option<&str> {
     let mut segments = path.trim_start_matches('/').split('/');
     let owner = match segments.next()? {
         "dav" => match segments.next()? {
             "calendars" | "principals" => segments.next()?,
+            "s" => return None,
             owner => owner,
         },
         "ics" | "share" => segments.next()?,
@@ -184,6 +197,12 @@ mod tests {
         assert_eq!(path_owner("/dav/bob/calendar/"), Some("bob"));
         assert_eq!(path_owner("/ics/carol/x.ics"), Some("carol"));
         assert_eq!(path_owner("/static/app.js"), None);
+        assert_eq!(
+            path_owner("/dav/s/-/x.ics"),
+            None,
+            "a share link names no owner"
+        );
+        assert_eq!(path_owner("/s/-/calendar.ics"), None);
     }
 
     #[test]

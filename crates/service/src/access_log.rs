@@ -6,9 +6,13 @@
 //!
 //! After the combined fields come `key=value` pairs: `dur_us` (time to the
 //! response head, microseconds), `auth` (none, password, session, ticket) and
-//! `in` (request body bytes), then `ev` when the request was an event the
-//! metrics count (`sync_write`: a change made by a sync client; later also
-//! log-ins, sign-ups, share-link visits, web writes and support requests).
+//! `in` (request body bytes); then, when they apply, `owner` (whose calendar
+//! a share link opened: the user field stays `-`, the visitor is not the
+//! owner), `item` (`event` or `task`: what a change changed) and `ev`, the
+//! event the metrics count: `sync_write`, `web_write` and `share_write`
+//! (an item changed by a sync client, in the web calendar, through a share
+//! link), `calendar_write` (a calendar made, changed or deleted),
+//! `share_visit`, `login`, `signup`, `signup_verified`, `support_request`.
 //! Lines go through a channel to one writer task, so a request never waits
 //! on the disk.
 
@@ -31,6 +35,44 @@ pub struct LogFields {
     pub auth: AuthKind,
     /// An event the metrics count, written as `ev=NAME` (e.g. `sync_write`).
     pub event: Option<&'static str>,
+    /// The owner of the calendar a share link opened, written as `owner=`.
+    pub owner: Option<String>,
+    /// What an item change changed, written as `item=`.
+    pub item: Option<ItemKind>,
+}
+
+/// The kind of calendar item a change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    Event,
+    Task,
+}
+
+impl ItemKind {
+    /// VTODO is a task; anything else in a calendar counts as an event.
+    pub fn of_component(component: Option<&str>) -> Self {
+        if component == Some("VTODO") {
+            Self::Task
+        } else {
+            Self::Event
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Task => "task",
+        }
+    }
+}
+
+/// What a successful DAV write changed, as a response extension: the
+/// request's front door turns it into the log's `ev` and `item`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    Item(ItemKind),
+    /// A collection made, changed (properties) or deleted.
+    Collection,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -216,9 +258,17 @@ pub async fn record(State(log): State<Arc<AccessLog>>, request: Request, next: N
         dur = started.elapsed().as_micros(),
         auth = fields.auth.as_str(),
     );
-    if let Some(event) = fields.event {
-        line.insert_str(line.len() - 1, &format!(" ev={event}"));
+    line.pop();
+    if let Some(owner) = &fields.owner {
+        let _ = write!(line, " owner={}", sanitize(owner).replace(' ', "_"));
     }
+    if let Some(item) = fields.item {
+        let _ = write!(line, " item={}", item.as_str());
+    }
+    if let Some(event) = fields.event {
+        let _ = write!(line, " ev={event}");
+    }
+    line.push('\n');
     let _ = log.lines.send(line);
     response
 }

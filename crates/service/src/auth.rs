@@ -39,7 +39,7 @@ const KNOWN_FOR: Duration = Duration::from_hours(24 * 30);
 const KNOWN_MAX_ENTRIES: usize = 200_000;
 /// A sync is written down at most this often per account: a client polls
 /// every few minutes, and staff only need to know roughly when.
-const SYNC_NOTED_EVERY: Duration = Duration::from_secs(600);
+const SYNC_NOTED_EVERY: Duration = Duration::from_mins(10);
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]

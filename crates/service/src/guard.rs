@@ -187,6 +187,22 @@ pub fn log_event(
         user: Some(user.to_owned()),
         auth,
         event,
+        ..LogFields::default()
     });
+    response
+}
+
+/// The same for a change to calendar items (`item=` says which kind).
+pub fn log_change(
+    response: Response,
+    user: &str,
+    auth: AuthKind,
+    event: &'static str,
+    item: crate::access_log::ItemKind,
+) -> Response {
+    let mut response = log_event(response, user, auth, Some(event));
+    if let Some(fields) = response.extensions_mut().get_mut::<LogFields>() {
+        fields.item = Some(item);
+    }
     response
 }

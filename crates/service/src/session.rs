@@ -5,6 +5,7 @@
 //! visitor's own secret cookie (the session token once logged in, a random
 //! visitor token before), so another site cannot submit a form for them.
 
+use crate::access_log::{AuthKind, LogFields};
 use crate::public_url::PublicUrl;
 use crate::state::AppState;
 use crate::token::{constant_time_eq, new_token, token_hash};
@@ -142,8 +143,20 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
             });
         viewer.csrf = csrf_for(&token_hash(visitor));
     }
+    let signed_in = viewer.user.as_ref().map(|u| u.name.clone());
     request.extensions_mut().insert(viewer);
     let mut response = next.run(request).await;
+    // Every page a logged-in person opens is theirs in the access log,
+    // unless the handler said otherwise (a share link, a log-out).
+    if let Some(name) = signed_in {
+        if response.extensions().get::<LogFields>().is_none() {
+            response.extensions_mut().insert(LogFields {
+                user: Some(name),
+                auth: AuthKind::Session,
+                ..LogFields::default()
+            });
+        }
+    }
     if let Some(token) = new_visitor {
         let value = cookie_header(secure, VISITOR_COOKIE, &token, None, "Strict");
         response.headers_mut().append(header::SET_COOKIE, value);

@@ -2,7 +2,7 @@
 //! its webcal file, CalDAV): the calendar it opens, as its owner, and how
 //! the access log names the visit.
 
-use crate::access_log::{AuthKind, LogFields};
+use crate::access_log::{AuthKind, ItemKind, LogFields};
 use crate::auth::Principal;
 use crate::state::AppState;
 use crate::token::token_hash;
@@ -28,12 +28,20 @@ pub fn acting_owner(user: &User) -> Principal {
     }
 }
 
-/// Logs a visit through a link under the owner's name, as a ticket.
-pub fn visit_log(mut response: Response, owner: &str, event: Option<&'static str>) -> Response {
+/// Logs a visit through a link: no user (the visitor is not the owner),
+/// a ticket, and whose calendar it opened. A change through the link is
+/// `share_write` with its item kind; anything else is a `share_visit`.
+pub fn visit_log(mut response: Response, owner: &str, changed: Option<ItemKind>) -> Response {
     response.extensions_mut().insert(LogFields {
-        user: Some(owner.to_owned()),
+        user: None,
         auth: AuthKind::Ticket,
-        event,
+        event: Some(if changed.is_some() {
+            "share_write"
+        } else {
+            "share_visit"
+        }),
+        owner: Some(owner.to_owned()),
+        item: changed,
     });
     response
 }

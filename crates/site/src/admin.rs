@@ -336,15 +336,16 @@ pub async fn set_maintenance(
         ));
     }
     if form.action == "on" {
+        // Typed in the staff member's own zone, as incidents are.
         let until = match form.until.trim() {
             "" => None,
-            text => match chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M") {
-                Ok(t) => Some(t.and_utc().timestamp()),
-                Err(_) => {
+            text => match local_field(text, viewer.zone()) {
+                Some(t) => Some(t),
+                None => {
                     return Ok(bad_input(
                         &state,
                         &viewer,
-                        "The end time must look like 2026-12-01T06:00 (UTC).",
+                        "The end time must be a date and time, like 2026-12-01 06:00.",
                     ))
                 }
             },

@@ -6,6 +6,7 @@ use crate::occurrences::{self, Detail};
 use crate::scope::{reader_zone, store_object, urlencode, write_refused, Scope};
 use crate::view::zone_names;
 use almanac_ical::Component;
+use almanac_service::access_log::ItemKind;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
 use almanac_service::maintenance;
@@ -375,7 +376,7 @@ pub(crate) async fn save_new_event(
         Err(message) => return Ok(write_refused(state, viewer, &message)),
     }
     let back = redirect(&back_to_week(scope, &form, "saved"));
-    Ok(scope.log(back, viewer, Some("web_write")))
+    Ok(scope.log(back, viewer, Some(ItemKind::Event)))
 }
 
 /// The week of the event, in the zone the reader was viewing, saying what
@@ -459,7 +460,7 @@ pub(crate) async fn save_existing_event(
                     }
                     other => guard.store_error(&other),
                 })?;
-            return Ok(scope.log(back, viewer, Some("web_write")));
+            return Ok(scope.log(back, viewer, Some(ItemKind::Event)));
         }
     } else {
         let data = match form.check() {
@@ -502,5 +503,5 @@ pub(crate) async fn save_existing_event(
     {
         return Ok(write_refused(state, viewer, &message));
     }
-    Ok(scope.log(back, viewer, Some("web_write")))
+    Ok(scope.log(back, viewer, Some(ItemKind::Event)))
 }

@@ -2,8 +2,9 @@
 //! delete it; import an .ics file into it and export it.
 
 use crate::scope::{safe_color, Scope};
+use almanac_service::access_log::{AuthKind, ItemKind};
 use almanac_service::config::Site;
-use almanac_service::guard::{redirect, Guard};
+use almanac_service::guard::{log_event, redirect, Guard};
 use almanac_service::maintenance;
 use almanac_service::objects::Writer;
 use almanac_service::page::{self, render};
@@ -162,6 +163,17 @@ async fn keep(
     Ok(maintenance::kept(page, maintenance))
 }
 
+/// Back to the list after a calendar was made, changed or deleted: a
+/// `calendar_write` in the access log, not an item change.
+fn calendar_changed(viewer: &Viewer) -> Response {
+    log_event(
+        redirect("/calendar/calendars"),
+        viewer.name(),
+        AuthKind::Session,
+        Some("calendar_write"),
+    )
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CalendarForm {
@@ -219,7 +231,7 @@ pub async fn create_calendar(
         .create_collection(scope.owner.id, &new)
         .await
         .map_err(|e| guard.store_error(&e))?;
-    Ok(redirect("/calendar/calendars"))
+    Ok(calendar_changed(&viewer))
 }
 
 pub async fn update_calendar(
@@ -248,7 +260,7 @@ pub async fn update_calendar(
             .delete_collection_tree(scope.owner.id, &collection.path)
             .await
             .map_err(fail)?;
-        return Ok(redirect("/calendar/calendars"));
+        return Ok(calendar_changed(&viewer));
     }
     let (name, color) = match check(&form) {
         Ok(valid) => valid,
@@ -267,7 +279,7 @@ pub async fn update_calendar(
         .update_collection(collection.id, &update, &[])
         .await
         .map_err(fail)?;
-    Ok(redirect("/calendar/calendars"))
+    Ok(calendar_changed(&viewer))
 }
 
 /// `POST /calendar/calendars/{cal}/import` (multipart: csrf, file).
@@ -309,7 +321,8 @@ pub async fn import_calendar(
                 .displayname
                 .clone()
                 .unwrap_or(collection.path.clone());
-            let notice = match report.imported.len() {
+            let imported = report.imported.len();
+            let notice = match imported {
                 1 => format!("Imported 1 event or task into {name}."),
                 n => format!("Imported {n} events and tasks into {name}."),
             };
@@ -323,11 +336,15 @@ pub async fn import_calendar(
                 })
                 .collect();
             let page = show(&state, &viewer, StatusCode::OK, errors, notice, None).await?;
-            Ok(almanac_service::guard::log_event(
+            if imported == 0 {
+                return Ok(page);
+            }
+            Ok(almanac_service::guard::log_change(
                 page,
                 viewer.name(),
-                almanac_service::access_log::AuthKind::Session,
-                Some("web_write"),
+                AuthKind::Session,
+                "web_write",
+                ItemKind::Event,
             ))
         }
         Err(e) if e.status >= 500 => Err(page::internal_error_page(&state.config.site)),

@@ -4,8 +4,8 @@
 
 use crate::occurrences::Detail;
 use almanac_ical::Component;
-use almanac_service::access_log::AuthKind;
-use almanac_service::guard::{log_event, Guard};
+use almanac_service::access_log::{AuthKind, ItemKind};
+use almanac_service::guard::{log_change, log_event, Guard};
 use almanac_service::objects::Writer;
 use almanac_service::page::{self};
 use almanac_service::session::Viewer;
@@ -89,27 +89,31 @@ impl Scope {
         self.link.is_some()
     }
 
-    /// The access-log fields: visitors are counted under the owner. Share
-    /// pages send no Referer onwards (their address holds the token).
+    /// The access-log fields: a visitor's request names the link's owner
+    /// (never as its user); `changed` is the kind of item a write changed.
+    /// Share pages send no Referer onwards (their address holds the token).
     pub(crate) fn log(
         &self,
         mut response: Response,
         viewer: &Viewer,
-        event: Option<&'static str>,
+        changed: Option<ItemKind>,
     ) -> Response {
         if self.is_visitor() {
             response.headers_mut().insert(
                 header::REFERRER_POLICY,
                 header::HeaderValue::from_static("no-referrer"),
             );
-            log_event(
+            share_link::visit_log(response, &self.owner.name, changed)
+        } else if let Some(item) = changed {
+            log_change(
                 response,
-                &self.owner.name,
-                AuthKind::Ticket,
-                event.or(Some("share_visit")),
+                viewer.name(),
+                AuthKind::Session,
+                "web_write",
+                item,
             )
         } else {
-            log_event(response, viewer.name(), AuthKind::Session, event)
+            log_event(response, viewer.name(), AuthKind::Session, None)
         }
     }
 }

@@ -546,7 +546,7 @@ pub async fn visitor_ics(State(state): State<AppState>, Path(token): Path<String
                 body,
             )
                 .into_response();
-            share_link::visit_log(response, &shared.owner.name, Some("share_visit"))
+            share_link::visit_log(response, &shared.owner.name, None)
         }
         Err(e) => {
             tracing::error!(error = %e, "webcal share: database");

@@ -4,6 +4,7 @@
 use crate::editor;
 use crate::occurrences::{self, Task};
 use crate::scope::{store_object, write_refused, Scope};
+use almanac_service::access_log::ItemKind;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
 use almanac_service::maintenance;
@@ -173,7 +174,7 @@ pub async fn create_task(
     {
         return Ok(write_refused(&state, &viewer, &message));
     }
-    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some("web_write")))
+    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some(ItemKind::Task)))
 }
 
 #[derive(Deserialize, Default)]
@@ -234,5 +235,5 @@ pub async fn task_action(
             return Ok(write_refused(&state, &viewer, &message));
         }
     }
-    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some("web_write")))
+    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some(ItemKind::Task)))
 }
