@@ -144,9 +144,9 @@ def test_outdated_schema_is_refused_until_migrated(tmp_path):
     assert refused.returncode != 0
     assert "run `almanac migrate`" in refused.stderr
     dry = almanac(tmp_path, "migrate", "--dry-run")
-    assert dry.returncode == 0 and "Would apply migrations: [1, 2, 3, 4, 5, 6, 7, 8]" in dry.stdout
+    assert dry.returncode == 0 and "Would apply migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9]" in dry.stdout
     done = almanac(tmp_path, "migrate")
-    assert done.returncode == 0 and "schema version is now 8" in done.stdout
+    assert done.returncode == 0 and "schema version is now 9" in done.stdout
     backups = list((tmp_path / "backups").glob("before-migration-from-v0-*.jsonl.gz"))
     assert len(backups) == 1 and "Backed up" in done.stdout, done.stdout
     assert "up to date" in almanac(tmp_path, "migrate").stdout
@@ -217,7 +217,7 @@ def test_access_log_lines(tmp_path):
     import re
     pattern = (r'^127\.0\.0\.1 - alice \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
                r'"PUT /dav/calendars/alice/calendar/logged\.ics HTTP/1\.1" 201 - "-" "Python-urllib/[\d.]+" '
-               rf'dur_us=\d+ auth=password in={len(EVENT)} ev=sync_write$')
+               rf"dur_us=\d+ auth=password in={len(EVENT)} item=event ev=sync_write$")
     assert re.match(pattern, put[0]), put[0]
     health = [line for line in lines if "/healthz" in line]
     assert health and " - - [" in health[0] and '" 200 3 "' in health[0] and "auth=none" in health[0]
