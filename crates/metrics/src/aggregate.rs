@@ -74,6 +74,10 @@ pub struct DayAggregate {
     pub by_version: LabelCounts,
     pub by_platform: LabelCounts,
     pub by_tld: LabelCounts,
+    /// Requests per country (ISO code label) from the operator's IP
+    /// database; empty without one.
+    #[serde(default)]
+    pub by_country: LabelCounts,
     pub native_by_platform: LabelPeople,
     pub native_by_version: LabelPeople,
 }

@@ -186,6 +186,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     breakdown("hits_by_client_version", Requests, Sum, "Requests per client product and version, key \"product version\"."),
     breakdown("hits_by_platform", Requests, Sum, "Requests per OS/platform."),
     breakdown("hits_by_tld", Requests, Sum, "Requests per top-level domain of the client host; unresolved addresses are \"(address)\"."),
+    breakdown("hits_by_country", Requests, Sum, "Requests per country of the client address (ISO 3166 code), from the IP-to-country database the operator configured (`[metrics] country_database`); \"(unknown)\" for addresses it does not place. Empty without a database."),
     breakdown("native_users_by_platform", People, Distinct, "Native sync-client users per OS/platform."),
     breakdown("native_users_by_version", People, Distinct, "Native sync-client users per product and version."),
     metric("signup_cohort_size", Accounts, Log, Cohort, "People who signed up (ev=signup naming the account) in the week."),

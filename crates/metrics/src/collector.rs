@@ -172,7 +172,7 @@ impl Collector {
         let labels = &mut self.state.labels;
         let key = ClientKey {
             product: labels.id(&info.product),
-            version: labels.id(&format!("{} {}", info.product, info.version)),
+            version: labels.id(format!("{} {}", info.product, info.version).trim_end()),
             platform: labels.id(&info.platform),
             class: info.class,
         };

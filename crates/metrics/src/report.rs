@@ -34,6 +34,10 @@ pub struct Report {
     pub malformed: u64,
     pub malformed_samples: Vec<String>,
     pub cohorts: RetentionTable,
+    /// The IP-to-country database the last collection used (its type and
+    /// build date); `None`: countries are not known.
+    #[serde(default)]
+    pub country_database: Option<String>,
 }
 
 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
@@ -287,6 +291,7 @@ pub(crate) fn build_report(state: &CollectorState) -> Report {
     b.label_counts("hits_by_client_version", &state.labels, |a| &a.by_version);
     b.label_counts("hits_by_platform", &state.labels, |a| &a.by_platform);
     b.label_counts("hits_by_tld", &state.labels, |a| &a.by_tld);
+    b.label_counts("hits_by_country", &state.labels, |a| &a.by_country);
     b.label_people("native_users_by_platform", &state.labels, |a| {
         &a.native_by_platform
     });
@@ -304,6 +309,7 @@ pub(crate) fn build_report(state: &CollectorState) -> Report {
         malformed: state.malformed,
         malformed_samples: state.malformed_samples.clone(),
         cohorts,
+        country_database: state.country_database.clone(),
     }
 }
 

@@ -40,4 +40,7 @@ pub struct CollectorState {
     pub(crate) days: BTreeMap<Day, DayAggregate>,
     pub(crate) retention: RetentionState,
     pub(crate) inputs: BTreeMap<Input, BTreeMap<Day, f64>>,
+    /// The IP-to-country database of the last run, described.
+    #[serde(default)]
+    pub(crate) country_database: Option<String>,
 }
