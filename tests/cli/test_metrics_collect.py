@@ -93,6 +93,74 @@ def test_copytruncate_rotation_reads_each_line_once(tmp_path):
     assert hits(tmp_path) == 570
 
 
+def test_countries_come_from_the_operators_ip_database(tmp_path):
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    database = tmp_path / "countries.mmdb"
+    writer = MMDBWriter(ip_version=4, database_type="Almanac-Test-Country")
+    writer.insert_network(IPSet(["192.0.2.0/24"]), {"country": {"iso_code": "US"}})
+    writer.insert_network(IPSet(["198.51.100.0/24"]), {"country": {"iso_code": "DE"}})
+    writer.to_db_file(str(database))
+    log = tmp_path / "proxy.log"
+    agent = '"Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"'
+    log.write_text("".join(
+        f'{host} - - [25/Nov/2026:10:00:0{i} +0000] "GET /status HTTP/1.1" 200 100 "-" {agent}\n'
+        for i, host in enumerate(["192.0.2.1", "192.0.2.1", "192.0.2.2", "198.51.100.7", "203.0.113.5"])
+    ))
+
+    def report_with(config_text: str) -> dict:
+        data = tmp_path / f"data-{len(config_text)}"
+        config = tmp_path / "almanac.toml"
+        config.write_text(f'data_dir = "{data}"\n{config_text}')
+        out = subprocess.run([BIN, "--config", str(config), "metrics", "collect", str(log)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return json.loads((data / "metrics" / "report.json").read_text())
+
+    placed = report_with(f'[metrics]\ncountry_database = "{database}"\n')
+    assert placed["country_database"].startswith("Almanac-Test-Country built "), placed["country_database"]
+    by_country = {name.split(":", 1)[1]: sum(s["daily"].values())
+                  for name, s in placed["series"].items() if name.startswith("hits_by_country:")}
+    assert by_country == {"US": 3, "DE": 1, "(unknown)": 1}
+    # Of the three people placed (two at home), one is outside: 33.3 %.
+    assert round(placed["series"]["outside_home_share"]["daily"]["2026-11-25"], 1) == 33.3
+
+    unplaced = report_with("")
+    assert unplaced["country_database"] is None
+    assert not any(name.startswith("hits_by_country:") for name in unplaced["series"])
+    assert unplaced["series"]["outside_home_share"]["daily"] == {}
+
+    broken = tmp_path / "broken.toml"
+    broken.write_text(f'data_dir = "{tmp_path / "x"}"\n[metrics]\ncountry_database = "{tmp_path / "missing.mmdb"}"\n')
+    out = subprocess.run([BIN, "--config", str(broken), "metrics", "collect", str(log)], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "cannot use the country database" in out.stderr, out.stderr
+
+
+def test_account_totals_have_a_history_before_the_first_snapshot(tmp_path):
+    import sqlite3
+
+    for name in ("ann", "ben", "cid"):
+        add = subprocess.run([BIN, "--data-dir", str(tmp_path), "user", "add", name, "--email", f"{name}@example.org",
+                              "--password-stdin"], input="a long enough password\n", capture_output=True, text=True)
+        assert add.returncode == 0, add.stderr
+    # Made 10, 10 and 3 days ago.
+    db = sqlite3.connect(tmp_path / "almanac.db")
+    with db:
+        db.execute("UPDATE users SET created_at = created_at - 10 * 86400 WHERE name IN ('ann', 'ben')")
+        db.execute("UPDATE users SET created_at = created_at - 3 * 86400 WHERE name = 'cid'")
+    db.close()
+    (tmp_path / "access.log").write_text(lines(10, 1))
+    collect(tmp_path)
+    report = json.loads((tmp_path / "metrics" / "report.json").read_text())
+    totals = report["series"]["accounts_total"]["daily"]
+    import datetime
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    day = lambda n: (today - datetime.timedelta(days=n)).isoformat()
+    assert totals[day(0)] == 3 and totals[day(4)] == 2 and totals[day(3)] == 3 and totals[day(10)] == 2
+    assert day(11) not in totals, "nothing before the first account"
+
+
 def test_collect_takes_plain_proxy_logs(tmp_path):
     proxy = tmp_path / "nginx.log"
     proxy.write_text(

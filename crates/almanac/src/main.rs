@@ -126,12 +126,9 @@ async fn run() -> Result<()> {
             } else {
                 logs
             };
-            let rules =
-                metrics_cmd::load_rules(rules.as_deref().or(config.metrics.rules_file.as_deref()))?;
             let store = open_current(&config).await?;
-            let inputs = metrics_cmd::database_inputs(&store).await?;
-            let summary =
-                metrics_cmd::collect(&config.data_dir, &logs, rebuild, rules, &inputs, true)?;
+            let sources = metrics_cmd::Sources::gather(&config, rules.as_deref(), &store).await?;
+            let summary = metrics_cmd::collect(&config.data_dir, &logs, rebuild, sources, true)?;
             println!(
                 "Read {} new lines ({} malformed) from {} file(s); the report is in {}.",
                 summary.lines,
@@ -386,14 +383,17 @@ fn spawn_metrics_collection(store: Store, config: &almanac_service::Config) {
         let mut ticks = tokio::time::interval(std::time::Duration::from_secs(interval));
         loop {
             ticks.tick().await;
-            let inputs = metrics_cmd::database_inputs(&store)
-                .await
-                .unwrap_or_default();
+            let sources = match metrics_cmd::Sources::gather(&config, None, &store).await {
+                Ok(sources) => sources,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics collection cannot start");
+                    continue;
+                }
+            };
             let config = config.clone();
             let run = tokio::task::spawn_blocking(move || {
                 let logs = default_logs(&config)?;
-                let rules = metrics_cmd::load_rules(config.metrics.rules_file.as_deref())?;
-                metrics_cmd::collect(&config.data_dir, &logs, false, rules, &inputs, false)
+                metrics_cmd::collect(&config.data_dir, &logs, false, sources, false)
             })
             .await;
             match run {

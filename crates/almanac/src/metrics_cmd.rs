@@ -9,7 +9,7 @@
 //! the original was left, and a new or truncated file at the old name is
 //! read from its start. Each line is read once either way.
 
-use almanac_metrics::{Collector, CollectorState, Input, Rules};
+use almanac_metrics::{Collector, CollectorState, CountryDatabase, Input, Rules};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Cursors kept at most: files older than these were rotated away long ago.
 const CURSORS_KEPT: usize = 64;
@@ -37,6 +38,43 @@ struct SavedState {
     cursors: Vec<Cursor>,
 }
 
+/// What a collection reads besides the logs.
+pub struct Sources {
+    pub rules: Rules,
+    pub countries: Option<Arc<CountryDatabase>>,
+    /// Today's figures from the database.
+    pub snapshot: Vec<(Input, NaiveDate, f64)>,
+    /// Account totals of earlier days, from when each account was made:
+    /// they fill days that have no snapshot (accounts deleted since are
+    /// not in them).
+    pub backfill: Vec<(Input, NaiveDate, f64)>,
+}
+
+impl Sources {
+    /// The rules file (`rules` overrides the configured one), the country
+    /// database and the database's figures.
+    pub async fn gather(
+        config: &almanac_service::Config,
+        rules: Option<&Path>,
+        store: &almanac_store::Store,
+    ) -> Result<Self> {
+        let rules = load_rules(rules.or(config.metrics.rules_file.as_deref()))?;
+        let countries = match &config.metrics.country_database {
+            Some(path) => Some(Arc::new(CountryDatabase::open(path).map_err(|e| {
+                anyhow::anyhow!("cannot use the country database {}: {e}", path.display())
+            })?)),
+            None => None,
+        };
+        let (snapshot, backfill) = database_inputs(store).await?;
+        Ok(Self {
+            rules,
+            countries,
+            snapshot,
+            backfill,
+        })
+    }
+}
+
 pub struct CollectSummary {
     pub lines: u64,
     pub malformed: u64,
@@ -51,8 +89,7 @@ pub fn collect(
     data_dir: &Path,
     logs: &[PathBuf],
     rebuild: bool,
-    rules: Rules,
-    inputs: &[(Input, NaiveDate, f64)],
+    sources: Sources,
     show_progress: bool,
 ) -> Result<CollectSummary> {
     let dir = metrics_dir(data_dir);
@@ -70,10 +107,16 @@ pub fn collect(
         })?
     };
     let before = (saved.collector.lines, saved.collector.malformed);
-    let mut collector = Collector::resume(rules, saved.collector);
+    let mut collector = Collector::resume(sources.rules, saved.collector);
+    if let Some(countries) = sources.countries {
+        collector.set_country_database(countries);
+    }
     let mut cursors = saved.cursors;
-    for (input, date, value) in inputs {
-        collector.add_input(*input, *date, *value);
+    for (input, date, value) in sources.snapshot {
+        collector.add_input(input, date, value);
+    }
+    for (input, date, value) in sources.backfill {
+        collector.add_input_if_missing(input, date, value);
     }
     let plan: Vec<(PathBuf, File, String, u64)> = logs
         .iter()
@@ -163,21 +206,42 @@ fn resume_at(cursors: &[Cursor], first_line: &str, size: u64) -> u64 {
         .map_or(0, |c| if c.offset <= size { c.offset } else { 0 })
 }
 
-/// Today's figures from the database: accounts, calendars per account,
-/// items per calendar.
+/// Today's figures from the database (accounts, calendars per account,
+/// items per calendar), and the account totals of the days before today.
 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-pub async fn database_inputs(store: &almanac_store::Store) -> Result<Vec<(Input, NaiveDate, f64)>> {
+async fn database_inputs(
+    store: &almanac_store::Store,
+) -> Result<(Vec<(Input, NaiveDate, f64)>, Vec<(Input, NaiveDate, f64)>)> {
     let (accounts, calendars, items) = store.totals().await?;
     let today = chrono::Utc::now().date_naive();
     let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
-    let mut inputs = vec![(Input::AccountsTotal, today, accounts as f64)];
+    let mut snapshot = vec![(Input::AccountsTotal, today, accounts as f64)];
     if let Some(v) = ratio(calendars, accounts) {
-        inputs.push((Input::CalendarsPerUser, today, v));
+        snapshot.push((Input::CalendarsPerUser, today, v));
     }
     if let Some(v) = ratio(items, calendars) {
-        inputs.push((Input::ItemsPerCalendar, today, v));
+        snapshot.push((Input::ItemsPerCalendar, today, v));
     }
-    Ok(inputs)
+    let made = store.accounts_made_per_day().await?;
+    let day_of = |n: i64| {
+        NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(n).ok()?)))
+    };
+    let mut backfill = Vec::new();
+    if let Some(first) = made.first().and_then(|(d, _)| day_of(*d)) {
+        let mut made = made.iter().peekable();
+        let mut total = 0;
+        let mut day = first;
+        while day < today {
+            while let Some((_, count)) = made.next_if(|(d, _)| day_of(*d).is_some_and(|m| m <= day))
+            {
+                total += count;
+            }
+            backfill.push((Input::AccountsTotal, day, total as f64));
+            day = day.succ_opt().unwrap_or(today);
+        }
+    }
+    Ok((snapshot, backfill))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -187,7 +251,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn load_rules(path: Option<&Path>) -> Result<Rules> {
+fn load_rules(path: Option<&Path>) -> Result<Rules> {
     match path {
         Some(path) => {
             Rules::load(path).with_context(|| format!("cannot use the rules in {}", path.display()))

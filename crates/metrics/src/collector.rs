@@ -3,6 +3,7 @@
 
 use crate::aggregate::DayAggregate;
 use crate::day::Day;
+use crate::locate::CountryDatabase;
 use crate::parse::LineParser;
 use crate::record::{AuthKind, Event, LogRecord};
 use crate::report::{build_report, Report};
@@ -16,7 +17,10 @@ use memchr::memchr;
 use rustc_hash::FxHashMap;
 use std::hash::{Hash, Hasher};
 use std::io::BufRead;
+use std::sync::Arc;
 
+/// The country label of addresses the database does not place.
+const UNKNOWN_COUNTRY: &str = "(unknown)";
 /// At most this many malformed lines are kept as examples.
 const MALFORMED_SAMPLES: usize = 10;
 /// Distinct user agents remembered; beyond this (a flood of random agents)
@@ -46,6 +50,11 @@ pub struct Collector {
     rules: Rules,
     parser: LineParser,
     clients: FxHashMap<Box<str>, ClientKey>,
+    countries: Option<Arc<CountryDatabase>>,
+    /// Per address: its country label and whether that is home (`None`:
+    /// the database does not place it).
+    placed: FxHashMap<Box<str>, (u32, Option<bool>)>,
+    home_country: String,
     /// The label of hosts that are bare addresses, the usual case.
     address_label: u32,
     state: CollectorState,
@@ -59,12 +68,22 @@ impl Collector {
     /// Continues from a saved state: new lines add to the saved days.
     pub fn resume(rules: Rules, mut state: CollectorState) -> Self {
         Self {
+            home_country: rules.location.home_country(),
             rules,
             parser: LineParser::default(),
             clients: FxHashMap::default(),
+            countries: None,
+            placed: FxHashMap::default(),
             address_label: state.labels.id(ADDRESS_LABEL),
             state,
         }
+    }
+
+    /// Places client addresses with the operator's IP-to-country database:
+    /// the country breakdown, and home or outside for addresses.
+    pub fn set_country_database(&mut self, database: Arc<CountryDatabase>) {
+        self.state.country_database = Some(database.description().to_owned());
+        self.countries = Some(database);
     }
 
     pub fn state(&self) -> &CollectorState {
@@ -87,6 +106,17 @@ impl Collector {
             .entry(input)
             .or_default()
             .insert(Day::from_date(date), value);
+    }
+
+    /// Records a value from outside the log unless the day has one: what
+    /// is worked out afterwards never replaces a snapshot taken that day.
+    pub fn add_input_if_missing(&mut self, input: Input, date: NaiveDate, value: f64) {
+        self.state
+            .inputs
+            .entry(input)
+            .or_default()
+            .entry(Day::from_date(date))
+            .or_insert(value);
     }
 
     /// Feeds complete lines from `reader`. An unterminated last line is left
@@ -182,8 +212,28 @@ impl Collector {
         key
     }
 
+    /// The country label of `host` and whether it is home; `None` without
+    /// a database.
+    fn place(&mut self, host: &str) -> Option<(u32, Option<bool>)> {
+        let database = self.countries.as_ref()?;
+        if let Some(&placed) = self.placed.get(host) {
+            return Some(placed);
+        }
+        let code = database.country(host);
+        let home = code.as_ref().map(|c| *c == self.home_country);
+        let label = self
+            .state
+            .labels
+            .id(code.as_deref().unwrap_or(UNKNOWN_COUNTRY));
+        if self.placed.len() < CLIENT_CACHE_LIMIT {
+            self.placed.insert(host.into(), (label, home));
+        }
+        Some((label, home))
+    }
+
     fn tally(&mut self, record: &LogRecord<'_>) {
         let client = self.client_key(record.user_agent);
+        let placed = self.place(record.host);
         let traits = RequestTraits::of(record, client.class);
         let state = &mut self.state;
         let account = record.account().map(|name| state.users.id(name));
@@ -217,8 +267,16 @@ impl Collector {
         }
         let day = state.days.entry(record.day).or_default();
         count_request(day, &request);
+        if let Some((country, _)) = placed {
+            day.by_country.add(country);
+        }
         if client.class != ClientClass::Bot {
-            count_people(day, &request, location(record.host, &self.rules.location));
+            let located = match placed {
+                Some((_, Some(true))) => Location::Home,
+                Some((_, Some(false))) => Location::Outside,
+                _ => location(record.host, &self.rules.location),
+            };
+            count_people(day, &request, located);
         }
     }
 }

@@ -69,6 +69,7 @@ mod catalogue;
 mod collector;
 mod day;
 mod intern;
+mod locate;
 mod parse;
 mod record;
 mod report;
@@ -84,6 +85,7 @@ pub use catalogue::{
 };
 pub use collector::{Collector, FeedProgress};
 pub use day::Day;
+pub use locate::CountryDatabase;
 pub use parse::{LineParser, Malformed};
 pub use record::{AuthKind, Event, Events, LogRecord};
 pub use report::{MetricName, Report, CONSULTATIVE_LOOKBACK_DAYS};

@@ -60,6 +60,18 @@ pub struct LocationRules {
     pub home_tld: String,
     #[serde(default)]
     pub home_ip_prefixes: Vec<String>,
+    /// ISO 3166 code of the home country, for addresses the IP-to-country
+    /// database places; by default the home TLD in capitals.
+    #[serde(default)]
+    pub home_country: Option<String>,
+}
+
+impl LocationRules {
+    pub fn home_country(&self) -> String {
+        self.home_country
+            .clone()
+            .unwrap_or_else(|| self.home_tld.to_ascii_uppercase())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

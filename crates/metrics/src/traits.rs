@@ -210,6 +210,7 @@ mod tests {
         let rules = LocationRules {
             home_tld: "us".into(),
             home_ip_prefixes: vec!["81.7.".into()],
+            home_country: None,
         };
         assert_eq!(host_tld("Mail.Example.DE").unwrap(), "de");
         assert_eq!(host_tld("2001:db8::1"), None);

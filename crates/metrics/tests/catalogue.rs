@@ -508,7 +508,10 @@ fn every_catalogue_metric_has_a_series_with_csv() {
         if metric.name == "hits_by_country" {
             // Countries need the operator's IP database; there is none here.
             assert!(report.country_database.is_none());
-            assert!(!report.series.keys().any(|k| k.starts_with("hits_by_country:")));
+            assert!(!report
+                .series
+                .keys()
+                .any(|k| k.starts_with("hits_by_country:")));
             continue;
         }
         let found = if metric.per_key {

@@ -126,6 +126,10 @@ pub struct MetricsSettings {
     /// Bearer token for submitting external series (POST to
     /// `/api/v1/metrics/{name}`); empty: submitting is off.
     pub submit_token: String,
+    /// An IP-to-country database in MaxMind's format (GeoLite2-Country or
+    /// DB-IP's country file): countries of client addresses on the
+    /// dashboard. Empty: countries are not known.
+    pub country_database: Option<PathBuf>,
 }
 
 /// How the service sends mail (validation links, resets, support replies).

@@ -270,6 +270,16 @@ impl Store {
         .await?)
     }
 
+    /// Accounts made per UTC day (days since 1970-01-01, count), oldest
+    /// first: what the account total was on days before it was snapshotted.
+    pub async fn accounts_made_per_day(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT created_at / 86400 AS day, COUNT(*) FROM users GROUP BY created_at / 86400 ORDER BY day",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Bytes the user stores (RFC 4331 quota-used-bytes): items, dead
     /// properties (name and value) and the properties of collections.
     pub async fn bytes_used(&self, owner_id: i64) -> Result<i64, StoreError> {
