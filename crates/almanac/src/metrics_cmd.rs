@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -146,15 +146,15 @@ pub fn collect(
         .expect("valid template"),
     );
     let mut base = 0;
-    for (path, mut file, first_line, size) in plan {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    for (path, file, first_line, size) in plan {
         // Asked now, not when planning: a copy read a moment ago moved it.
         let mut cursor = Cursor {
             offset: resume_at(&cursors, &first_line, size),
             first_line,
         };
-        file.seek(SeekFrom::Start(cursor.offset))?;
         let done = collector
-            .feed_reader(BufReader::with_capacity(1 << 20, file), |p| {
+            .feed_file(&file, cursor.offset, threads, |p| {
                 bar.set_position(base + p.bytes);
             })
             .with_context(|| format!("reading {}", path.display()))?;

@@ -1,12 +1,15 @@
-//! Parses an access log with the full catalogue and prints lines per second
-//! and peak memory (VmHWM).
+//! Parses an access log with the full catalogue, on as many threads as the
+//! machine has cores, and prints lines per second and peak memory (VmHWM).
 //!
-//! `cargo run --release -p almanac-metrics --example throughput -- access.log`
+//! `cargo run --release -p almanac-metrics --example throughput -- access.log [THREADS]`
 
 use almanac_metrics::{Collector, Rules};
 use std::fs::File;
-use std::io::BufReader;
 use std::time::Instant;
+
+// The allocator of the `almanac` binary, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -19,10 +22,14 @@ fn main() -> std::io::Result<()> {
     let path = std::env::args()
         .nth(1)
         .expect("usage: throughput ACCESS_LOG");
-    let reader = BufReader::with_capacity(1 << 20, File::open(&path)?);
+    let file = File::open(&path)?;
+    let threads = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let mut collector = Collector::new(Rules::default());
     let started = Instant::now();
-    let fed = collector.feed_reader(reader, |_| {})?;
+    let fed = collector.feed_file(&file, 0, threads, |_| {})?;
     let parsed = started.elapsed();
     let report = collector.report();
     let total = started.elapsed();

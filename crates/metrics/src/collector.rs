@@ -1,7 +1,7 @@
 //! The collector: streams lines into per-day aggregates kept in its
 //! [`CollectorState`].
 
-use crate::aggregate::DayAggregate;
+use crate::aggregate::{DayAggregate, IdMaps};
 use crate::day::Day;
 use crate::locate::CountryDatabase;
 use crate::parse::LineParser;
@@ -15,8 +15,10 @@ use crate::traits::{
 use chrono::NaiveDate;
 use memchr::memchr;
 use rustc_hash::FxHashMap;
+use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// The country label of addresses the database does not place.
@@ -149,9 +151,21 @@ impl Collector {
                 carry.clear();
                 start = end + 1;
             }
-            while let Some(end) = memchr(b'\n', &buffer[start..]) {
-                self.feed_bytes(&buffer[start..=start + end], &mut done, &mut progress);
-                start += end + 1;
+            // The complete lines of the buffer, checked as UTF-8 at once.
+            if let Some(last) = memchr::memrchr(b'\n', &buffer[start..]) {
+                let span = &buffer[start..=start + last];
+                if let Ok(text) = std::str::from_utf8(span) {
+                    let mut from = 0;
+                    for end in memchr::memchr_iter(b'\n', span) {
+                        self.feed_checked(&text[from..=end], &mut done, &mut progress);
+                        from = end + 1;
+                    }
+                } else {
+                    for line in span.split_inclusive(|b| *b == b'\n') {
+                        self.feed_bytes(line, &mut done, &mut progress);
+                    }
+                }
+                start += last + 1;
             }
             carry.extend_from_slice(&buffer[start..]);
             reader.consume(filled);
@@ -160,17 +174,127 @@ impl Collector {
         Ok(done)
     }
 
+    /// Feeds `file` from `from` to its end like [`Self::feed_reader`], in
+    /// `parts` byte ranges split at line ends, read on as many threads and
+    /// merged in order: each line is counted once, as if read in one go.
+    /// Small files are read on this thread alone.
+    pub fn feed_file(
+        &mut self,
+        file: &File,
+        from: u64,
+        parts: usize,
+        mut progress: impl FnMut(FeedProgress) + Send,
+    ) -> std::io::Result<FeedProgress> {
+        let end = file.metadata()?.len();
+        let parts = if end.saturating_sub(from) < PARALLEL_MIN_BYTES {
+            1
+        } else {
+            parts.max(1)
+        };
+        let mut starts = vec![from];
+        for i in 1..parts as u64 {
+            let at = from + (end - from) * i / parts as u64;
+            let next = line_start_after(file, at.max(*starts.last().unwrap_or(&from)), end)?;
+            if next < end && next > *starts.last().unwrap_or(&from) {
+                starts.push(next);
+            }
+        }
+        let mut bounds: Vec<(u64, u64)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
+        bounds.push((*starts.last().unwrap_or(&from), end));
+        let (first, later) = bounds.split_first().expect("one part at least");
+        let helpers: Vec<Self> = later
+            .iter()
+            .map(|_| {
+                let mut helper = Self::new(self.rules.clone());
+                helper.countries.clone_from(&self.countries);
+                helper.state.retention.keep_unplaced();
+                helper
+            })
+            .collect();
+        let share = u64::try_from(bounds.len()).unwrap_or(1);
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let handles: Vec<_> = helpers
+                .into_iter()
+                .zip(later)
+                .map(|(mut helper, &(start, stop))| {
+                    scope.spawn(move || {
+                        let done = helper.feed_reader(range_reader(file, start, stop), |_| {})?;
+                        Ok::<_, std::io::Error>((helper, done))
+                    })
+                })
+                .collect();
+            // This thread's progress stands for every part (they go at the
+            // same pace).
+            let mine = self.feed_reader(range_reader(file, first.0, first.1), |p| {
+                progress(FeedProgress {
+                    bytes: p.bytes * share,
+                    lines: p.lines * share,
+                });
+            });
+            let theirs: Vec<_> = handles
+                .into_iter()
+                .map(|h| h.join().expect("a collector thread does not panic"))
+                .collect();
+            (mine, theirs)
+        });
+        let mut done = mine?;
+        for part in theirs {
+            let (helper, fed) = part?;
+            self.absorb(helper.state);
+            done.bytes += fed.bytes;
+            done.lines += fed.lines;
+        }
+        progress(done);
+        Ok(done)
+    }
+
+    /// Takes in what a collector of a later part of the log gathered.
+    fn absorb(&mut self, other: CollectorState) {
+        let state = &mut self.state;
+        let user = state.users.absorb(&other.users);
+        let label = state.labels.absorb(&other.labels);
+        let ids = IdMaps {
+            user: &user,
+            label: &label,
+        };
+        for (day, aggregate) in &other.days {
+            state.days.entry(*day).or_default().merge(aggregate, &ids);
+        }
+        state.retention.merge(other.retention, &user);
+        state.lines += other.lines;
+        state.malformed += other.malformed;
+        let room = MALFORMED_SAMPLES.saturating_sub(state.malformed_samples.len());
+        state
+            .malformed_samples
+            .extend(other.malformed_samples.into_iter().take(room));
+    }
+
     fn feed_bytes(
         &mut self,
         line: &[u8],
         done: &mut FeedProgress,
         progress: &mut impl FnMut(FeedProgress),
     ) {
-        match std::str::from_utf8(line) {
-            Ok(text) => self.feed_line(text),
-            Err(_) => self.feed_line(&String::from_utf8_lossy(line)),
+        if let Ok(text) = std::str::from_utf8(line) {
+            self.feed_checked(text, done, progress);
+        } else {
+            self.feed_line(&String::from_utf8_lossy(line));
+            Self::count_fed(line.len(), done, progress);
         }
-        done.bytes += line.len() as u64;
+    }
+
+    fn feed_checked(
+        &mut self,
+        line: &str,
+        done: &mut FeedProgress,
+        progress: &mut impl FnMut(FeedProgress),
+    ) {
+        self.feed_line(line);
+        Self::count_fed(line.len(), done, progress);
+    }
+
+    fn count_fed(len: usize, done: &mut FeedProgress, progress: &mut impl FnMut(FeedProgress)) {
+        done.bytes += len as u64;
         done.lines += 1;
         if done.lines.is_multiple_of(PROGRESS_EVERY) {
             progress(*done);
@@ -180,7 +304,8 @@ impl Collector {
     /// Feeds one line (a trailing line break is ignored). Malformed lines
     /// are counted, never fatal.
     pub fn feed_line(&mut self, line: &str) {
-        let line = line.trim_end_matches(['\n', '\r']);
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
         self.state.lines += 1;
         let parsed = self.parser.parse(line);
         let Ok(record) = parsed else {
@@ -265,7 +390,20 @@ impl Collector {
         if let (Some(id), true) = (account, request.human) {
             state.retention.human_activity(id, record.day);
         }
-        let day = state.days.entry(record.day).or_default();
+        if !state.days.contains_key(&record.day) {
+            let fresh = state
+                .days
+                .range(..record.day)
+                .next_back()
+                .map_or_else(DayAggregate::default, |(_, previous)| {
+                    DayAggregate::sized_like(previous)
+                });
+            state.days.insert(record.day, fresh);
+        }
+        let day = state
+            .days
+            .get_mut(&record.day)
+            .expect("the day was just made");
         count_request(day, &request);
         if let Some((country, _)) = placed {
             day.by_country.add(country);
@@ -413,6 +551,58 @@ fn plain_subscription_owner<'a>(record: &LogRecord<'a>, class: ClientClass) -> O
     (plain && fetched && class == ClientClass::Interop && record.path.starts_with("/ics/"))
         .then(|| path_owner(record.path))
         .flatten()
+}
+
+/// Below this a file is read on one thread: threads would cost more.
+const PARALLEL_MIN_BYTES: u64 = 4 << 20;
+
+/// The bytes `start..stop` of `file`, buffered, read at their positions
+/// (threads share the file without sharing a cursor).
+fn range_reader(file: &File, start: u64, stop: u64) -> BufReader<RangeReader<'_>> {
+    BufReader::with_capacity(
+        1 << 20,
+        RangeReader {
+            file,
+            at: start,
+            stop,
+        },
+    )
+}
+
+struct RangeReader<'f> {
+    file: &'f File,
+    at: u64,
+    stop: u64,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = usize::try_from(self.stop - self.at).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// Where the first line that starts after `at` begins (`end` if none).
+fn line_start_after(file: &File, at: u64, end: u64) -> std::io::Result<u64> {
+    let mut buffer = vec![0; 64 * 1024];
+    let mut pos = at;
+    while pos < end {
+        let n = file.read_at(&mut buffer, pos)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = memchr(b'\n', &buffer[..n]) {
+            return Ok(pos + i as u64 + 1);
+        }
+        pos += n as u64;
+    }
+    Ok(end)
 }
 
 /// An anonymous visitor: address and user agent (GoAccess's notion of a

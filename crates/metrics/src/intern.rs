@@ -26,6 +26,12 @@ impl Interner {
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }
+
+    /// Where each id of `other` is in this table (adding the names it
+    /// lacks): `map[other_id]`.
+    pub fn absorb(&mut self, other: &Self) -> Vec<u32> {
+        other.names.iter().map(|name| self.id(name)).collect()
+    }
 }
 
 impl From<Vec<String>> for Interner {

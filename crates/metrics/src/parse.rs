@@ -197,18 +197,23 @@ fn closing_quote(bytes: &[u8], from: usize) -> Option<usize> {
 /// `METHOD path protocol`; a garbage request (`-`, a TLS handshake) becomes
 /// a method with an empty path.
 fn split_request(request: &str) -> (&str, &str) {
-    let Some((method, rest)) = request.split_once(' ') else {
+    let Some(space) = memchr(b' ', request.as_bytes()) else {
         return (request, "");
     };
-    let path = rest.split_once(' ').map_or(rest, |(path, _)| path);
-    (method, path)
+    let rest = &request[space + 1..];
+    let path = memchr(b' ', rest.as_bytes()).map_or(rest, |end| &rest[..end]);
+    (&request[..space], path)
 }
 
 fn read_extra_fields<'a>(rest: &'a str, record: &mut LogRecord<'a>) {
+    if rest.is_empty() {
+        return;
+    }
     for field in rest.split(' ') {
-        let Some((key, value)) = field.split_once('=') else {
+        let Some(equals) = memchr(b'=', field.as_bytes()) else {
             continue;
         };
+        let (key, value) = (&field[..equals], &field[equals + 1..]);
         match key {
             "dur_us" => record.duration_us = value.parse().ok(),
             "in" => record.bytes_in = value.parse().ok(),

@@ -16,16 +16,47 @@ pub struct RetentionState {
     signup_day: FxHashMap<u32, Day>,
     /// Bit i: human activity inside the window of `RETENTION_HORIZONS[i]`.
     windows_hit: FxHashMap<u32, u8>,
+    /// A later part of a log read in parallel keeps the activity of
+    /// accounts whose sign-up it has not seen (it may be in an earlier
+    /// part); `None` when reading from the start.
+    #[serde(skip)]
+    unplaced: Option<FxHashMap<u32, Vec<Day>>>,
 }
 
 impl RetentionState {
+    /// For a later part of a log: keep activity whose sign-up is elsewhere.
+    pub(crate) fn keep_unplaced(&mut self) {
+        self.unplaced = Some(FxHashMap::default());
+    }
+
     pub fn signed_up(&mut self, account: u32, day: Day) {
         let first = self.signup_day.entry(account).or_insert(day);
         *first = (*first).min(day);
     }
 
+    /// Takes in a later part of the log, its account ids mapped by `user`.
+    pub(crate) fn merge(&mut self, other: Self, user: &[u32]) {
+        for (account, day) in other.signup_day {
+            self.signed_up(user[account as usize], day);
+        }
+        for (account, bits) in other.windows_hit {
+            *self.windows_hit.entry(user[account as usize]).or_default() |= bits;
+        }
+        for (account, days) in other.unplaced.into_iter().flatten() {
+            for day in days {
+                self.human_activity(user[account as usize], day);
+            }
+        }
+    }
+
     pub fn human_activity(&mut self, account: u32, day: Day) {
         let Some(&signup) = self.signup_day.get(&account) else {
+            if let Some(unplaced) = &mut self.unplaced {
+                let days = unplaced.entry(account).or_default();
+                if days.last() != Some(&day) {
+                    days.push(day);
+                }
+            }
             return;
         };
         let age = day.days_since(signup);
