@@ -69,6 +69,14 @@ pub(crate) fn auth_refusal(outcome: &AuthOutcome) -> Response {
         AuthOutcome::Authenticated(_) | AuthOutcome::Missing | AuthOutcome::Invalid => {
             return unauthorized()
         }
+        AuthOutcome::AppPasswordRequired => {
+            let mut response = unauthorized();
+            *response.body_mut() = axum::body::Body::from(
+                "Calendar apps sign in here with an app password: make one on your account page \
+                 (App passwords) and use it instead of your password.\n",
+            );
+            return response;
+        }
         AuthOutcome::Unavailable => (
             503,
             "The database cannot be reached right now; try again in a minute.",

@@ -11,6 +11,12 @@
 //!   per user name ([`throttle`]). A user name under attack still accepts
 //!   the credentials that verified before, so strangers cannot lock its
 //!   owner's devices out.
+//! - App passwords ([`app_password`]) are random and long: one indexed
+//!   lookup of their digest lets a calendar app in, with no argon2 and no
+//!   cache, so revoking one takes effect at once on every instance. Staff
+//!   can require them for calendar apps.
+
+pub mod app_password;
 
 mod checks;
 mod password;
@@ -40,6 +46,8 @@ const KNOWN_MAX_ENTRIES: usize = 200_000;
 /// A sync is written down at most this often per account: a client polls
 /// every few minutes, and staff only need to know roughly when.
 const SYNC_NOTED_EVERY: Duration = Duration::from_mins(10);
+/// How long the staff's "app passwords only" choice is trusted unread.
+const APP_PASSWORDS_ONLY_READ_EVERY: Duration = Duration::from_secs(5);
 
 /// An authenticated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +70,9 @@ pub enum AuthOutcome {
     Throttled(Duration),
     /// Every password check is taken and the queue is full.
     Busy,
+    /// The account password was right, but staff require app passwords
+    /// for calendar apps.
+    AppPasswordRequired,
     /// The database could not be asked.
     Unavailable,
 }
@@ -89,6 +100,10 @@ pub struct Authenticator {
     checks: PasswordChecks,
     /// When each account's last sync was written down.
     sync_noted: Mutex<HashMap<i64, Instant>>,
+    /// When each app password's last use was written down.
+    app_password_noted: Mutex<HashMap<i64, Instant>>,
+    /// Whether staff require app passwords, and when that was read.
+    app_passwords_only: Mutex<Option<(bool, Instant)>>,
 }
 
 impl Authenticator {
@@ -104,6 +119,8 @@ impl Authenticator {
             throttle: Throttle::new(limits),
             checks: PasswordChecks::new(settings),
             sync_noted: Mutex::new(HashMap::new()),
+            app_password_noted: Mutex::new(HashMap::new()),
+            app_passwords_only: Mutex::new(None),
         }
     }
 
@@ -117,22 +134,47 @@ impl Authenticator {
         let Some((user, password)) = header.and_then(parse_basic) else {
             return AuthOutcome::Missing;
         };
-        let fingerprint = self.fingerprint(&user, &password);
+        if let Some(secret) = app_password::normalized(&password) {
+            match self
+                .store
+                .app_password_user(&user, &app_password::digest(&secret))
+                .await
+            {
+                Ok(Some((account, id))) if account.may_sign_in() => {
+                    self.note_sync(account.id);
+                    self.note_app_password(id);
+                    return AuthOutcome::Authenticated(principal_of(account));
+                }
+                // Not an app password after all: an account password may
+                // look like one.
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "authentication: app password lookup failed");
+                    return AuthOutcome::Unavailable;
+                }
+            }
+        }
+        let outcome = self.account_password(&user, password, client).await;
+        if matches!(outcome, AuthOutcome::Authenticated(_)) && self.app_passwords_only().await {
+            return AuthOutcome::AppPasswordRequired;
+        }
+        outcome
+    }
+
+    /// Basic credentials with the account's own password: cached once
+    /// verified, else argon2 under the throttles.
+    async fn account_password(&self, user: &str, password: String, client: IpAddr) -> AuthOutcome {
+        let fingerprint = self.fingerprint(user, &password);
         if let Some((principal, at)) = self.verified.lock().get(&fingerprint) {
             if at.elapsed() < self.cache_ttl {
                 self.note_sync(principal.id);
                 return AuthOutcome::Authenticated(principal.clone());
             }
         }
-        match self.sign_in(&user, password, client).await {
+        match self.sign_in(user, password, client).await {
             // Unvalidated and locked accounts cannot sync.
             SignIn::Valid(account) if account.may_sign_in() => {
-                let principal = Principal {
-                    id: account.id,
-                    name: account.name,
-                    email: account.email,
-                    is_admin: account.is_admin.0,
-                };
+                let principal = principal_of(account);
                 let mut cache = self.verified.lock();
                 if cache.len() >= CACHE_MAX_ENTRIES {
                     let ttl = self.cache_ttl;
@@ -203,6 +245,48 @@ impl Authenticator {
         self.verified.lock().clear();
     }
 
+    /// Whether staff require app passwords for calendar apps; read from the
+    /// database at most every few seconds, so every instance follows soon.
+    async fn app_passwords_only(&self) -> bool {
+        if let Some((required, at)) = *self.app_passwords_only.lock() {
+            if at.elapsed() < APP_PASSWORDS_ONLY_READ_EVERY {
+                return required;
+            }
+        }
+        let required = self.store.app_passwords_required().await.unwrap_or(false);
+        *self.app_passwords_only.lock() = Some((required, Instant::now()));
+        required
+    }
+
+    /// Writes down that an app password was used, at most every
+    /// [`SYNC_NOTED_EVERY`], without holding up the request.
+    fn note_app_password(&self, id: i64) {
+        {
+            let mut noted = self.app_password_noted.lock();
+            if noted
+                .get(&id)
+                .is_some_and(|at| at.elapsed() < SYNC_NOTED_EVERY)
+            {
+                return;
+            }
+            if noted.len() >= CACHE_MAX_ENTRIES {
+                noted.retain(|_, at| at.elapsed() < SYNC_NOTED_EVERY);
+            }
+            noted.insert(id, Instant::now());
+        }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_app_password(id).await {
+                tracing::warn!(error = %e, "could not note an app password's use");
+            }
+        });
+    }
+
+    /// Forgets whether app passwords are required (staff just changed it).
+    pub fn reread_app_passwords_only(&self) {
+        *self.app_passwords_only.lock() = None;
+    }
+
     /// Writes down that the account synced, at most every
     /// [`SYNC_NOTED_EVERY`], without holding up the request.
     fn note_sync(&self, user_id: i64) {
@@ -255,6 +339,15 @@ impl Authenticator {
         mac.update(&[0]);
         mac.update(password.as_bytes());
         mac.finalize().into_bytes().into()
+    }
+}
+
+fn principal_of(account: User) -> Principal {
+    Principal {
+        id: account.id,
+        name: account.name,
+        email: account.email,
+        is_admin: account.is_admin.0,
     }
 }
 

@@ -9,12 +9,14 @@
 //! - `rules`: what names, addresses and passwords must be, and the links
 //!   mailed to confirm them.
 
+mod app_passwords;
 mod login;
 mod reset;
 mod rules;
 mod settings;
 mod signup;
 
+pub use app_passwords::{create as create_app_password, revoke as revoke_app_password};
 pub use login::{login, login_form, logout};
 pub use reset::{reset_form, reset_request, reset_request_form, reset_submit};
 pub use settings::{account_page, change_email, change_password, delete_account, export};

@@ -255,6 +255,8 @@ struct OperationsPage<'a> {
     tab: &'static str,
     /// (message, until) while maintenance mode is on.
     maintenance: Option<(String, String)>,
+    /// Calendar apps must sign in with app passwords.
+    app_passwords_only: bool,
     incidents: Vec<IncidentRow>,
 }
 
@@ -304,9 +306,48 @@ pub async fn operations(
             viewer: &viewer,
             tab: "operations",
             maintenance,
+            app_passwords_only: state.store.app_passwords_required().await.map_err(fail)?,
             incidents,
         },
     ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AppPasswordsForm {
+    csrf: String,
+    /// "require" or "allow"
+    action: String,
+}
+
+/// Whether calendar apps may still sign in with account passwords.
+pub async fn set_app_passwords(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<AppPasswordsForm>,
+) -> Result<Response, Response> {
+    let guard = Guard::new(&state, &viewer);
+    let me = staff(&guard, "/admin/operations")?;
+    guard.csrf(&form.csrf)?;
+    let required = match form.action.as_str() {
+        "require" => true,
+        "allow" => false,
+        _ => {
+            return Ok(bad_input(
+                &state,
+                &viewer,
+                "Choose whether app passwords are required.",
+            ))
+        }
+    };
+    state
+        .store
+        .set_app_passwords_required(required)
+        .await
+        .map_err(|e| guard.store_error(&e))?;
+    state.auth.reread_app_passwords_only();
+    tracing::warn!(by = %me.name, required, "app passwords for calendar apps");
+    Ok(redirect("/admin/operations"))
 }
 
 #[derive(Deserialize, Default)]

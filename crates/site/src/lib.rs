@@ -53,6 +53,11 @@ pub fn routes() -> Router<AppState> {
         .route("/account/password", post(account::change_password))
         .route("/account/email", post(account::change_email))
         .route("/account/delete", post(account::delete_account))
+        .route("/account/app-passwords", post(account::create_app_password))
+        .route(
+            "/account/app-passwords/{id}/revoke",
+            post(account::revoke_app_password),
+        )
         .route("/account/export.zip", get(account::export))
         .route(
             "/contact",
@@ -68,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/support/{id}/status", post(support::set_status))
         .route("/admin/operations", get(admin::operations))
         .route("/admin/maintenance", post(admin::set_maintenance))
+        .route("/admin/app-passwords", post(admin::set_app_passwords))
         .route("/admin/incidents", post(admin::open_incident))
         .route("/admin/incidents/{id}", post(admin::update_incident))
         .route("/{page}", get(pages::content_page))

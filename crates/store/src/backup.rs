@@ -199,6 +199,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("held_names", &[("name", Text), ("held_until", Int)]),
+    (
+        "app_passwords",
+        &[
+            ("id", Int),
+            ("user_id", Int),
+            ("label", Text),
+            ("secret_hash", Text),
+            ("created_at", Int),
+            ("last_used_at", Int),
+        ],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -210,6 +221,7 @@ fn added_in(table: &str) -> i64 {
         "sessions" | "mail_tokens" | "support_requests" | "support_messages" => 5,
         "share_links" => 6,
         "held_names" => 8,
+        "app_passwords" => 10,
         _ => 1,
     }
 }
@@ -404,6 +416,7 @@ impl Store {
                 "support_requests",
                 "support_messages",
                 "share_links",
+                "app_passwords",
             ]
             .into_iter()
             .filter(|t| added_in(t) <= version)

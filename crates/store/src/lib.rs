@@ -8,6 +8,7 @@
 //! tokens and CTags are made of.
 
 mod accounts;
+mod app_passwords;
 mod backup;
 mod check;
 mod collections;
@@ -25,6 +26,7 @@ mod users;
 mod write;
 
 pub use accounts::{MailToken, TokenPurpose};
+pub use app_passwords::{AppPassword, APP_PASSWORDS_PER_ACCOUNT};
 pub use backup::{BackupSummary, Progress};
 pub use check::Finding;
 pub use error::StoreError;

@@ -55,10 +55,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_last_sign_in.sql"),
         postgres: include_str!("../migrations/postgres/0009_last_sign_in.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_app_passwords.sql"),
+        postgres: include_str!("../migrations/postgres/0010_app_passwords.sql"),
+    },
 ];
 
 /// The schema version this build writes and expects.
-pub const LATEST_VERSION: i64 = 9;
+pub const LATEST_VERSION: i64 = 10;
 
 /// Where a database stands against this build's migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

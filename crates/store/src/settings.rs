@@ -5,6 +5,7 @@ use crate::error::StoreError;
 use crate::handle::{now, Store};
 
 const MAINTENANCE: &str = "maintenance";
+const APP_PASSWORDS_ONLY: &str = "sync_app_passwords_only";
 
 /// "Service is down: no changes" — writes are refused, reads go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,17 @@ impl Store {
             until,
             since,
         }))
+    }
+
+    /// Whether calendar apps must sign in with app passwords (staff's
+    /// choice): account passwords then only open the web site.
+    pub async fn app_passwords_required(&self) -> Result<bool, StoreError> {
+        Ok(self.setting(APP_PASSWORDS_ONLY).await?.is_some())
+    }
+
+    pub async fn set_app_passwords_required(&self, required: bool) -> Result<(), StoreError> {
+        self.set_setting(APP_PASSWORDS_ONLY, required.then_some("1"))
+            .await
     }
 
     /// Turns maintenance mode on (with a message for people) or off (None).

@@ -102,9 +102,12 @@ async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     );
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
         store.migrate().await.unwrap().is_empty(),
@@ -669,7 +672,10 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
         "version 1 had no settings table"
     );
 
-    assert_eq!(store.migrate().await.unwrap(), vec![2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        vec![2, 3, 4, 5, 6, 7, 8, 9, 10]
+    );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
     assert_eq!(
@@ -1104,7 +1110,10 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(store.migrate_to(2).await.unwrap(), vec![1, 2]);
     populate(&store, 5).await;
     let before = snapshot(&store).await;
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        vec![3, 4, 5, 6, 7, 8, 9, 10]
+    );
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
     // gained four columns: validated (at creation), not locked and never
@@ -1134,7 +1143,10 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
                     if values.len() == 10 {
                         assert_eq!(values[6], values[5], "verified_at = created_at");
                         assert_eq!(values[7], 0, "not locked");
-                        assert!(values[8].is_null() && values[9].is_null(), "never signed in");
+                        assert!(
+                            values[8].is_null() && values[9].is_null(),
+                            "never signed in"
+                        );
                         values.truncate(6);
                     }
                 }
@@ -1145,7 +1157,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":9"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":10"#),
         "{header}"
     );
 }
@@ -1172,7 +1184,10 @@ async fn failed_migration_changes_nothing(store: Store) {
     );
     assert!(snapshot(&store).await.contains(r#""hank""#));
     store.execute_raw("DROP TABLE incidents").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        vec![3, 4, 5, 6, 7, 8, 9, 10]
+    );
 }
 
 async fn external_series(store: Store) {

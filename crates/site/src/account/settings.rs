@@ -12,7 +12,7 @@ use almanac_service::AppState;
 use almanac_store::{StoreError, TokenPurpose, User};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -33,6 +33,11 @@ struct SettingsPage<'a> {
     caldav: String,
     /// (name, number of events and tasks)
     calendars: Vec<(String, i64)>,
+    app_passwords: Vec<super::app_passwords::Row>,
+    /// An app password just made, shown this once.
+    new_app_password: Option<String>,
+    /// Staff require app passwords for calendar apps.
+    app_passwords_only: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -45,13 +50,38 @@ pub async fn account_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(done): Query<Done>,
+    headers: HeaderMap,
 ) -> Result<Response, Response> {
     let notice = match done.done.as_str() {
-        "password" => "Your password is changed. Give the new one to your calendar apps too.",
+        "password" => "Your password is changed. Give the new one to your calendar apps too (those with app passwords go on working).",
         "email" => "We sent a link to your new address: the change takes effect once you open it.",
+        "app-password-revoked" => "The app password is revoked: the app that used it is signed out.",
+        "app-password-label" => "Give the app password a name of at most 100 characters, such as the device it is for.",
+        "app-password-limit" => "You have as many app passwords as an account can hold: revoke one you no longer use first.",
         _ => "",
     };
-    show(&state, &viewer, StatusCode::OK, Vec::new(), notice, "").await
+    let mut page = show(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        Vec::new(),
+        notice,
+        "",
+        &headers,
+    )
+    .await?;
+    if super::app_passwords::has_new_cookie(&headers) {
+        // Shown once: a reload shows it no more.
+        page.headers_mut().append(
+            header::SET_COOKIE,
+            super::app_passwords::new_cookie(&viewer, "", 0),
+        );
+        page.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(page)
 }
 
 async fn show(
@@ -61,6 +91,7 @@ async fn show(
     errors: Vec<&'static str>,
     notice: &str,
     new_email: &str,
+    headers: &HeaderMap,
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
     let user = guard.user("/account")?;
@@ -77,6 +108,9 @@ async fn show(
         let count = state.store.count_items(collection.id).await.map_err(fail)?;
         calendars.push((collection.displayname.unwrap_or(collection.path), count));
     }
+    let stored = state.store.app_passwords(user.id).await.map_err(fail)?;
+    let (app_passwords, new_app_password) = super::app_passwords::rows(viewer, stored, headers);
+    let app_passwords_only = state.store.app_passwords_required().await.map_err(fail)?;
     let since = chrono::DateTime::from_timestamp(user.created_at, 0)
         .map(|t| t.format("%-d %B %Y").to_string())
         .unwrap_or_default();
@@ -93,6 +127,9 @@ async fn show(
             since,
             caldav: format!("{}/dav/", viewer.base_url),
             calendars,
+            app_passwords,
+            new_app_password,
+            app_passwords_only,
         },
     ))
 }
@@ -106,7 +143,16 @@ async fn keep(
     new_email: &str,
 ) -> Result<Response, Response> {
     let errors = vec![maintenance::KEPT_BUT_PASSWORDS];
-    let page = show(state, viewer, StatusCode::OK, errors, "", new_email).await?;
+    let page = show(
+        state,
+        viewer,
+        StatusCode::OK,
+        errors,
+        "",
+        new_email,
+        &HeaderMap::new(),
+    )
+    .await?;
     Ok(maintenance::kept(page, maintenance))
 }
 
@@ -144,6 +190,7 @@ pub async fn change_password(
             errors,
             "",
             "",
+            &HeaderMap::new(),
         )
         .await;
     }
@@ -205,6 +252,7 @@ pub async fn change_email(
             errors,
             "",
             email,
+            &HeaderMap::new(),
         )
         .await;
     }
@@ -251,6 +299,7 @@ pub async fn delete_account(
             errors,
             "",
             "",
+            &HeaderMap::new(),
         )
         .await;
     }
