@@ -256,6 +256,7 @@ async fn serve(config: almanac_service::Config) -> Result<()> {
     monitor::spawn(store.clone(), &config, local_base);
     spawn_metrics_collection(store.clone(), &config);
     let state = AppState::new(store.clone(), config).map_err(anyhow::Error::msg)?;
+    tokio::spawn(state.auth.clone().follow_credential_changes());
     if !state.config.status_listen.is_empty() {
         let status_listener = almanac_web::server::bind(&state.config.status_listen)
             .await

@@ -29,6 +29,11 @@ pub enum UserCommand {
     },
     /// Delete an account and all of its data.
     Delete { name: String },
+    /// Lock an account: no log-in, no sync, its web sessions end (on every
+    /// running instance within about a second).
+    Lock { name: String },
+    /// Unlock a locked account.
+    Unlock { name: String },
 }
 
 pub async fn run(store: &Store, command: UserCommand) -> Result<()> {
@@ -84,7 +89,18 @@ pub async fn run(store: &Store, command: UserCommand) -> Result<()> {
             }
             println!("Deleted user {name} and all of their data.");
         }
+        UserCommand::Lock { name } => set_locked(store, &name, true).await?,
+        UserCommand::Unlock { name } => set_locked(store, &name, false).await?,
     }
+    Ok(())
+}
+
+async fn set_locked(store: &Store, name: &str, locked: bool) -> Result<()> {
+    match store.set_locked(name, locked).await {
+        Err(StoreError::NotFound) => bail!("no user named {name}"),
+        other => other?,
+    }
+    println!("{} {name}.", if locked { "Locked" } else { "Unlocked" });
     Ok(())
 }
 

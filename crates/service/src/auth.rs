@@ -46,6 +46,8 @@ const KNOWN_MAX_ENTRIES: usize = 200_000;
 /// A sync is written down at most this often per account: a client polls
 /// every few minutes, and staff only need to know roughly when.
 const SYNC_NOTED_EVERY: Duration = Duration::from_mins(10);
+/// How often an instance reads the credential changes of all instances.
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 /// How long the staff's "app passwords only" choice is trusted unread.
 const APP_PASSWORDS_ONLY_READ_EVERY: Duration = Duration::from_secs(5);
 
@@ -240,9 +242,56 @@ impl Authenticator {
         self.remember(self.fingerprint(user, password));
     }
 
-    /// Forgets every cached credential (after a password change or deletion).
-    pub fn forget_all(&self) {
-        self.verified.lock().clear();
+    /// Forgets what this instance cached for an account whose credentials
+    /// just changed here (the others learn it from the database).
+    pub fn forget_account(&self, id: i64) {
+        self.verified.lock().retain(|_, (p, _)| p.id != id);
+    }
+
+    /// Follows the database's record of credential changes, every
+    /// [`FOLLOW_EVERY`], forgetting the cached credentials of the accounts
+    /// changed (on any instance, or by the command line): a new password,
+    /// a lock or a deletion takes effect everywhere within about a second,
+    /// so verified credentials can be cached for hours.
+    pub async fn follow_credential_changes(self: std::sync::Arc<Self>) {
+        let mut seen = loop {
+            match self.store.latest_credential_change().await {
+                Ok(seq) => break seq,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read credential changes; the cache is off meanwhile");
+                    self.verified.lock().clear();
+                    tokio::time::sleep(FOLLOW_EVERY).await;
+                }
+            }
+        };
+        let mut ticks = tokio::time::interval(FOLLOW_EVERY);
+        let mut pruned = Instant::now();
+        loop {
+            ticks.tick().await;
+            match self.store.credential_changes_since(seen).await {
+                Ok(changes) => {
+                    if let Some(&(last, _)) = changes.last() {
+                        seen = last;
+                        let ids: std::collections::HashSet<i64> =
+                            changes.iter().map(|&(_, id)| id).collect();
+                        self.verified
+                            .lock()
+                            .retain(|_, (p, _)| !ids.contains(&p.id));
+                    }
+                }
+                Err(e) => {
+                    // Unsure what changed: trust nothing cached.
+                    tracing::warn!(error = %e, "cannot read credential changes");
+                    self.verified.lock().clear();
+                }
+            }
+            if pruned.elapsed() > Duration::from_hours(1) {
+                pruned = Instant::now();
+                if let Err(e) = self.store.prune_credential_changes().await {
+                    tracing::warn!(error = %e, "cannot prune credential changes");
+                }
+            }
+        }
     }
 
     /// Whether staff require app passwords for calendar apps; read from the

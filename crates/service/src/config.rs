@@ -207,7 +207,7 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            credential_cache_seconds: 120,
+            credential_cache_seconds: 6 * 3600,
             password_checks: 0,
             password_check_queue: 32,
         }

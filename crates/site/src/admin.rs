@@ -208,7 +208,7 @@ pub async fn user_action(
                 .await
                 .map_err(fail)?;
             // A locked account's cached sync credentials stop working now.
-            state.auth.forget_all();
+            state.auth.forget_account(user.id);
         }
         "resend" => {
             if user.verified_at.is_some() {
@@ -233,7 +233,7 @@ pub async fn user_action(
                 return refuse("Type the user name exactly to confirm the deletion.");
             }
             state.store.delete_user(&name).await.map_err(fail)?;
-            state.auth.forget_all();
+            state.auth.forget_account(user.id);
             tracing::info!(user = %name, by = %me.name, "account deleted by staff");
         }
         _ => return Ok(page::not_found_page(site, &viewer)),

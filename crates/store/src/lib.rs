@@ -12,6 +12,7 @@ mod app_passwords;
 mod backup;
 mod check;
 mod collections;
+mod credentials;
 mod error;
 mod external;
 mod handle;

@@ -60,10 +60,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_app_passwords.sql"),
         postgres: include_str!("../migrations/postgres/0010_app_passwords.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_credential_changes.sql"),
+        postgres: include_str!("../migrations/postgres/0011_credential_changes.sql"),
+    },
 ];
 
 /// The schema version this build writes and expects.
-pub const LATEST_VERSION: i64 = 10;
+pub const LATEST_VERSION: i64 = 11;
 
 /// Where a database stands against this build's migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

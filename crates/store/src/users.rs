@@ -1,3 +1,4 @@
+use crate::credentials;
 use crate::error::unique_violation;
 use crate::error::StoreError;
 use crate::handle::{now, Store};
@@ -138,25 +139,29 @@ impl Store {
     }
 
     pub async fn set_email(&self, id: i64, email: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
             .bind(email)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        credentials::record(&mut tx, id).await?;
+        tx.commit().await
     }
 
     /// Locks or unlocks an account; a lock also ends its sessions.
     pub async fn set_locked(&self, name: &str, locked: bool) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE users SET locked = $1 WHERE name = $2")
-            .bind(i64::from(locked))
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let changed: Option<(i64,)> =
+            sqlx::query_as("UPDATE users SET locked = $1 WHERE name = $2 RETURNING id")
+                .bind(i64::from(locked))
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((id,)) = changed else {
             return Err(StoreError::NotFound);
-        }
+        };
+        credentials::record(&mut tx, id).await?;
         if locked {
             sqlx::query(
                 "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
@@ -183,15 +188,18 @@ impl Store {
     }
 
     pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
-            .bind(password_hash)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.begin_write().await?;
+        let changed: Option<(i64,)> =
+            sqlx::query_as("UPDATE users SET password_hash = $1 WHERE name = $2 RETURNING id")
+                .bind(password_hash)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((id,)) = changed else {
             return Err(StoreError::NotFound);
-        }
-        Ok(())
+        };
+        credentials::record(&mut tx, id).await?;
+        tx.commit().await
     }
 
     /// Notes that the account just logged in on the web, or synced.
@@ -224,14 +232,15 @@ impl Store {
     /// is held for [`NAME_HOLD_SECONDS`].
     pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let deleted: Option<(Option<i64>,)> =
-            sqlx::query_as("DELETE FROM users WHERE name = $1 RETURNING verified_at")
+        let deleted: Option<(i64, Option<i64>)> =
+            sqlx::query_as("DELETE FROM users WHERE name = $1 RETURNING id, verified_at")
                 .bind(name)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((verified_at,)) = deleted else {
+        let Some((id, verified_at)) = deleted else {
             return Err(StoreError::NotFound);
         };
+        credentials::record(&mut tx, id).await?;
         if verified_at.is_some() {
             sqlx::query(
                 "INSERT INTO held_names (name, held_until) VALUES ($1, $2) \

@@ -259,7 +259,7 @@ pub async fn reset_submit(
         .map_err(fail)?;
     // The link arrived at the account's address: that validates it too.
     state.store.mark_verified(user.id).await.map_err(fail)?;
-    state.auth.forget_all();
+    state.auth.forget_account(user.id);
     Ok(page::notice(
         &state.config.site,
         &viewer,

@@ -208,7 +208,7 @@ pub async fn change_password(
         .delete_sessions_of(user.id, viewer.session_hash.as_deref())
         .await
         .map_err(fail)?;
-    state.auth.forget_all();
+    state.auth.forget_account(user.id);
     Ok(redirect("/account?done=password"))
 }
 
@@ -308,7 +308,7 @@ pub async fn delete_account(
         .delete_user(&user.name)
         .await
         .map_err(|e| guard.store_error(&e))?;
-    state.auth.forget_all();
+    state.auth.forget_account(user.id);
     tracing::info!(user = %user.name, "account deleted by its owner");
     let anonymous = Viewer::default();
     let mut page = page::notice(
