@@ -6,11 +6,15 @@ servers on one PostgreSQL database."""
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 
+import caldav
 import pytest
+import requests
 
-from almanac_robust import PASSWORD, Almanac
+from almanac_robust import PASSWORD, Almanac, ics, parse_xml
 
 NEW_PASSWORD = "a brand new long password"
 
@@ -41,6 +45,7 @@ def instances(make_almanac, backend, tmp_path):
         root = tmp_path / "second-instance"
         root.mkdir()
         second = Almanac(root, backend, None, database=first.database)
+        second.users = first.users  # the same accounts: the same database
         second.start()
         servers.append(second)
     yield servers
@@ -72,3 +77,96 @@ def test_a_new_password_lock_and_deletion_reach_every_instance(instances):
     assert first.cli("user", "delete", "bob").returncode == 0
     refused_everywhere(instances, "bob", PASSWORD)
     assert first.cli("user", "lock", "nobody").returncode != 0
+
+
+# Two instances on one PostgreSQL, driven alternately
+
+
+D = "{DAV:}"
+CAL = "/dav/calendars/alice/calendar/"
+SYNC = ('<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token>'
+        '<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>')
+
+
+def token_number(token: str) -> int:
+    return int(re.search(r"(\d+)$", token).group(1))
+
+
+@pytest.mark.backends("postgres")
+def test_two_instances_agree_on_writes_sync_and_maintenance(instances):
+    first, second = instances
+    # python caldav saves through one instance and reads through the other.
+    one = caldav.DAVClient(url=first.url("/dav/"), username="alice", password=PASSWORD)
+    two = caldav.DAVClient(url=second.url("/dav/"), username="alice", password=PASSWORD)
+    on_one = one.principal().calendars()[0]
+    on_two = two.principal().calendars()[0]
+    on_one.save_event(ics("a@x", "Written on one"))
+    assert "Written on one" in on_two.event_by_uid("a@x").data
+    on_two.save_event(ics("b@x", "Written on two"))
+    assert "Written on two" in on_one.event_by_uid("b@x").data
+
+    # Sync tokens never go backwards when a client alternates.
+    token, seen = "", []
+    for n in range(12):
+        server = instances[n % 2]
+        assert server.put_ics("alice", "calendar", f"alt{n}.ics", ics(f"alt{n}")).status_code == 201
+        answer = server.dav("REPORT", CAL, "alice", SYNC.format(token=token), {"Depth": "1"})
+        assert answer.status_code == 207, answer.text[:300]
+        tree = parse_xml(answer.content)
+        new_token = tree.findtext(f"{D}sync-token")
+        changed = {r.findtext(f"{D}href").rsplit("/", 1)[1] for r in tree.iter(f"{D}response")}
+        assert f"alt{n}.ics" in changed, (n, changed)
+        seen.append(token_number(new_token))
+        token = new_token
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+
+    # Maintenance mode switched on through one applies to both.
+    assert first.cli("maintenance", "on", "--message", "Upgrading").returncode == 0
+    try:
+        for server in instances:
+            refused = server.put_ics("alice", "calendar", "during.ics", ics("during"))
+            assert refused.status_code == 503 and refused.headers.get("Retry-After"), refused.status_code
+            assert server.dav("GET", f"{CAL}alt0.ics", "alice").status_code == 200, "reads go on"
+    finally:
+        assert first.cli("maintenance", "off").returncode == 0
+    assert second.put_ics("alice", "calendar", "after.ics", ics("after")).status_code == 201
+
+
+@pytest.mark.backends("postgres")
+def test_killing_one_instance_under_writes_loses_no_acknowledged_write(instances):
+    first, second = instances
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(index: int) -> None:
+        n = 0
+        while not stop.is_set():
+            name = f"w{index}-{n}.ics"
+            server = instances[(index + n) % 2]
+            try:
+                answer = server.put_ics("alice", "calendar", name, ics(name), timeout=10)
+            except requests.RequestException:
+                answer = None
+            if answer is not None and answer.status_code == 201:
+                with lock:
+                    acknowledged.append(name)
+            n += 1
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    first.kill()  # SIGKILL, mid-write
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert len(acknowledged) > 20, len(acknowledged)
+    listing = second.dav("PROPFIND", CAL, "alice", headers={"Depth": "1"})
+    assert listing.status_code == 207
+    stored = {r.findtext(f"{D}href").rsplit("/", 1)[1] for r in parse_xml(listing.content).iter(f"{D}response")}
+    missing = [name for name in acknowledged if name not in stored]
+    assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
+    first.start()
+    assert status(first, "alice", PASSWORD) == 207, "the killed instance comes back"

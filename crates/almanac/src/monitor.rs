@@ -1,6 +1,8 @@
 //! The scheduled probe inside `serve`: it checks the web site, CalDAV,
 //! webcal and the database every few seconds and records the results for
-//! the status site.
+//! the status site. However many instances share the database, one probes
+//! at a time: the holder of the job's lease (another takes over when it
+//! stops renewing it).
 
 use crate::probe::Probe;
 use almanac_service::Config;
@@ -16,6 +18,12 @@ pub fn spawn(store: Store, config: &Config, local_base: String) {
     if schedule.interval_seconds == 0 {
         return;
     }
+    let holder = format!(
+        "{}:{}",
+        std::process::id(),
+        almanac_service::token::new_token()
+    );
+    let lease = i64::try_from(schedule.interval_seconds.saturating_mul(2)).unwrap_or(i64::MAX);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(Duration::from_secs(schedule.interval_seconds));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -23,6 +31,14 @@ pub fn spawn(store: Store, config: &Config, local_base: String) {
         let mut last_signup: Option<Instant> = None;
         loop {
             ticks.tick().await;
+            match store.take_turn("probe", &holder, lease).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the probe's turn");
+                    continue;
+                }
+            }
             // Sign-ups are checked less often: each makes (and deletes) an
             // account and counts against the sign-up rate limit.
             let with_signup = !signup_every.is_zero()

@@ -17,6 +17,7 @@ mod error;
 mod external;
 mod handle;
 mod items;
+mod leases;
 mod migrate;
 mod model;
 mod settings;

@@ -65,10 +65,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_credential_changes.sql"),
         postgres: include_str!("../migrations/postgres/0011_credential_changes.sql"),
     },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_job_leases.sql"),
+        postgres: include_str!("../migrations/postgres/0012_job_leases.sql"),
+    },
 ];
 
 /// The schema version this build writes and expects.
-pub const LATEST_VERSION: i64 = 11;
+pub const LATEST_VERSION: i64 = 12;
 
 /// Where a database stands against this build's migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -96,17 +96,71 @@ on_both_backends!(
     support_queue,
     share_links,
     deletions_keep_a_bounded_number_of_tombstones,
+    job_leases_give_one_holder_at_a_time,
+    credential_changes_are_recorded_with_the_change,
 );
+
+async fn job_leases_give_one_holder_at_a_time(store: Store) {
+    store.migrate().await.unwrap();
+    assert!(store.take_turn("probe", "a", 60).await.unwrap());
+    assert!(
+        !store.take_turn("probe", "b", 60).await.unwrap(),
+        "a holds it"
+    );
+    assert!(
+        store.take_turn("probe", "a", 60).await.unwrap(),
+        "a renews it"
+    );
+    assert!(
+        store.take_turn("other", "b", 60).await.unwrap(),
+        "leases are per job"
+    );
+    // An expired lease goes to whoever asks next.
+    assert!(store.take_turn("probe", "a", -1).await.unwrap());
+    assert!(store.take_turn("probe", "b", 60).await.unwrap());
+    assert!(!store.take_turn("probe", "a", 60).await.unwrap());
+}
+
+async fn credential_changes_are_recorded_with_the_change(store: Store) {
+    store.migrate().await.unwrap();
+    let start = store.latest_credential_change().await.unwrap();
+    let ann = store
+        .create_user("ann", "ann@example.org", "x", false)
+        .await
+        .unwrap();
+    let ben = store
+        .create_user("ben", "ben@example.org", "x", false)
+        .await
+        .unwrap();
+    store.set_password("ann", "y").await.unwrap();
+    store.set_locked("ben", true).await.unwrap();
+    store.set_email(ann.id, "ann@example.net").await.unwrap();
+    store.delete_user("ben").await.unwrap();
+    let ids: Vec<i64> = store
+        .credential_changes_since(start)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(ids, [ann.id, ben.id, ann.id, ben.id]);
+    assert!(store.set_password("nobody", "z").await.is_err());
+    assert_eq!(
+        store.credential_changes_since(start).await.unwrap().len(),
+        4,
+        "a failed change records nothing"
+    );
+}
 
 async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
@@ -674,7 +728,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
 
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
@@ -1112,7 +1166,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     let before = snapshot(&store).await;
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
@@ -1157,7 +1211,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":11"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":12"#),
         "{header}"
     );
 }
@@ -1186,7 +1240,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     store.execute_raw("DROP TABLE incidents").await.unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
 }
 
