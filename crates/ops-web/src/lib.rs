@@ -4,16 +4,28 @@
 //! `almanac-metrics`; this crate only reads its report.
 //!
 //! Layers, bottom up:
-//! - `charts`: SVG line charts and sparklines.
+//! - `format`: figures, data sizes, percentages and dates as people read them.
+//! - `charts`: SVG line charts, week bars, sparklines and share bars.
+//! - `labels`: each metric's title, plain sentence, unit and group.
+//! - `period`: the dashboard's whole weeks and the week still running.
 //! - `status`: the status page, its JSON and its feed.
 //! - `metrics_api`: the metrics API and who may read it.
-//! - `dashboard`: the management dashboard, over the metrics API.
+//! - `reading`: a period's values from the report, and their CSV links.
+//! - `sections`: the dashboard's charts, heat map, rankings and full list.
+//! - `board`: the whole dashboard for a period: figures and sections.
+//! - `dashboard`: the management dashboard's page, over the metrics API.
 //! - `prometheus`: `/metrics`.
 
+mod board;
 mod charts;
 mod dashboard;
+mod format;
+mod labels;
 mod metrics_api;
+mod period;
 mod prometheus;
+mod reading;
+mod sections;
 mod status;
 
 use almanac_service::AppState;
