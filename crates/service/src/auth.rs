@@ -17,6 +17,7 @@
 //!   can require them for calendar apps.
 
 pub mod app_password;
+mod notes;
 
 mod checks;
 mod password;
@@ -27,7 +28,7 @@ use password::dummy_hash;
 pub use password::{hash_password, verify_password};
 
 use crate::config::{AuthSettings, RateLimits};
-use almanac_store::{SignInWay, Store, StoreError, User};
+use almanac_store::{Store, StoreError, User};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
@@ -43,9 +44,6 @@ const CACHE_MAX_ENTRIES: usize = 100_000;
 /// How long a credential that verified counts as its owner's own.
 const KNOWN_FOR: Duration = Duration::from_hours(24 * 30);
 const KNOWN_MAX_ENTRIES: usize = 200_000;
-/// A sync is written down at most this often per account: a client polls
-/// every few minutes, and staff only need to know roughly when.
-const SYNC_NOTED_EVERY: Duration = Duration::from_mins(10);
 /// How often an instance reads the credential changes of all instances.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 /// How long the staff's "app passwords only" choice is trusted unread.
@@ -100,10 +98,8 @@ pub struct Authenticator {
     known: Mutex<HashMap<[u8; 32], Instant>>,
     throttle: Throttle,
     checks: PasswordChecks,
-    /// When each account's last sync was written down.
-    sync_noted: Mutex<HashMap<i64, Instant>>,
-    /// When each app password's last use was written down.
-    app_password_noted: Mutex<HashMap<i64, Instant>>,
+    /// Last syncs and app password uses waiting to be written.
+    notes: notes::Notes,
     /// Whether staff require app passwords, and when that was read.
     app_passwords_only: Mutex<Option<(bool, Instant)>>,
 }
@@ -120,8 +116,7 @@ impl Authenticator {
             known: Mutex::new(HashMap::new()),
             throttle: Throttle::new(limits),
             checks: PasswordChecks::new(settings),
-            sync_noted: Mutex::new(HashMap::new()),
-            app_password_noted: Mutex::new(HashMap::new()),
+            notes: notes::Notes::default(),
             app_passwords_only: Mutex::new(None),
         }
     }
@@ -142,9 +137,9 @@ impl Authenticator {
                 .app_password_user(&user, &app_password::digest(&secret))
                 .await
             {
-                Ok(Some((account, id))) if account.may_sign_in() => {
-                    self.note_sync(account.id);
-                    self.note_app_password(id);
+                Ok(Some((account, used))) if account.may_sign_in() => {
+                    self.notes.synced(account.id, used.last_sync_sign_in);
+                    self.notes.used(used.id, used.last_used_at);
                     return AuthOutcome::Authenticated(principal_of(account));
                 }
                 // Not an app password after all: an account password may
@@ -169,7 +164,7 @@ impl Authenticator {
         let fingerprint = self.fingerprint(user, &password);
         if let Some((principal, at)) = self.verified.lock().get(&fingerprint) {
             if at.elapsed() < self.cache_ttl {
-                self.note_sync(principal.id);
+                self.notes.synced(principal.id, None);
                 return AuthOutcome::Authenticated(principal.clone());
             }
         }
@@ -187,7 +182,7 @@ impl Authenticator {
                 }
                 cache.insert(fingerprint, (principal.clone(), Instant::now()));
                 drop(cache);
-                self.note_sync(principal.id);
+                self.notes.synced(principal.id, None);
                 AuthOutcome::Authenticated(principal)
             }
             SignIn::Valid(_) | SignIn::Wrong => AuthOutcome::Invalid,
@@ -268,6 +263,7 @@ impl Authenticator {
         let mut pruned = Instant::now();
         loop {
             ticks.tick().await;
+            self.notes.flush(&self.store).await;
             match self.store.credential_changes_since(seen).await {
                 Ok(changes) => {
                     if let Some(&(last, _)) = changes.last() {
@@ -307,57 +303,9 @@ impl Authenticator {
         required
     }
 
-    /// Writes down that an app password was used, at most every
-    /// [`SYNC_NOTED_EVERY`], without holding up the request.
-    fn note_app_password(&self, id: i64) {
-        {
-            let mut noted = self.app_password_noted.lock();
-            if noted
-                .get(&id)
-                .is_some_and(|at| at.elapsed() < SYNC_NOTED_EVERY)
-            {
-                return;
-            }
-            if noted.len() >= CACHE_MAX_ENTRIES {
-                noted.retain(|_, at| at.elapsed() < SYNC_NOTED_EVERY);
-            }
-            noted.insert(id, Instant::now());
-        }
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.touch_app_password(id).await {
-                tracing::warn!(error = %e, "could not note an app password's use");
-            }
-        });
-    }
-
     /// Forgets whether app passwords are required (staff just changed it).
     pub fn reread_app_passwords_only(&self) {
         *self.app_passwords_only.lock() = None;
-    }
-
-    /// Writes down that the account synced, at most every
-    /// [`SYNC_NOTED_EVERY`], without holding up the request.
-    fn note_sync(&self, user_id: i64) {
-        {
-            let mut noted = self.sync_noted.lock();
-            if noted
-                .get(&user_id)
-                .is_some_and(|at| at.elapsed() < SYNC_NOTED_EVERY)
-            {
-                return;
-            }
-            if noted.len() >= CACHE_MAX_ENTRIES {
-                noted.retain(|_, at| at.elapsed() < SYNC_NOTED_EVERY);
-            }
-            noted.insert(user_id, Instant::now());
-        }
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.record_sign_in(user_id, SignInWay::Sync).await {
-                tracing::warn!(error = %e, "could not note a sync sign-in");
-            }
-        });
     }
 
     fn is_known(&self, fingerprint: &[u8; 32]) -> bool {

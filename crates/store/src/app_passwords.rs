@@ -15,6 +15,16 @@ pub struct AppPassword {
     pub last_used_at: Option<i64>,
 }
 
+/// What a request signed in with an app password needs to know to note
+/// its use without writing on every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppPasswordUse {
+    pub id: i64,
+    pub last_used_at: Option<i64>,
+    /// When the account last synced, whatever the password.
+    pub last_sync_sign_in: Option<i64>,
+}
+
 /// An account holds at most this many: one per device is a handful.
 pub const APP_PASSWORDS_PER_ACCOUNT: i64 = 50;
 
@@ -60,23 +70,24 @@ impl Store {
         .await?)
     }
 
-    /// The account an app password lets in, with the password's id: the
+    /// The account an app password lets in, with the password's use: the
     /// user name must be the password's own.
     pub async fn app_password_user(
         &self,
         name: &str,
         secret_hash: &str,
-    ) -> Result<Option<(User, i64)>, StoreError> {
+    ) -> Result<Option<(User, AppPasswordUse)>, StoreError> {
         let columns = USER_COLUMNS
             .split(", ")
             .map(|c| format!("u.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {columns}, a.id AS app_password_id FROM app_passwords a JOIN users u ON u.id = a.user_id \
+            "SELECT {columns}, a.id AS app_password_id, a.last_used_at AS app_password_used, \
+             u.last_sync_sign_in AS synced FROM app_passwords a JOIN users u ON u.id = a.user_id \
              WHERE a.secret_hash = $1 AND u.name = $2"
         );
-        let row: Option<(User, i64)> = sqlx::query(&sql)
+        let row: Option<(User, AppPasswordUse)> = sqlx::query(&sql)
             .bind(secret_hash)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -84,19 +95,29 @@ impl Store {
             .map(|row| {
                 use sqlx::Row;
                 let user = <User as sqlx::FromRow<_>>::from_row(&row)?;
-                Ok::<_, sqlx::Error>((user, row.try_get::<i64, _>("app_password_id")?))
+                let used = AppPasswordUse {
+                    id: row.try_get("app_password_id")?,
+                    last_used_at: row.try_get("app_password_used")?,
+                    last_sync_sign_in: row.try_get("synced")?,
+                };
+                Ok::<_, sqlx::Error>((user, used))
             })
             .transpose()?;
         Ok(row)
     }
 
-    /// Notes that an app password was just used.
-    pub async fn touch_app_password(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    /// Notes that these app passwords were just used (batched like
+    /// [`Store::record_sign_ins`]).
+    pub async fn touch_app_passwords(&self, ids: &[i64]) -> Result<(), StoreError> {
+        for chunk in ids.chunks(1000) {
+            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let sql = format!("UPDATE app_passwords SET last_used_at = $1 WHERE id IN ({list})");
+            let mut query = sqlx::query(&sql).bind(now());
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&self.pool).await?;
+        }
         Ok(())
     }
 

@@ -28,7 +28,7 @@ mod users;
 mod write;
 
 pub use accounts::{MailToken, TokenPurpose};
-pub use app_passwords::{AppPassword, APP_PASSWORDS_PER_ACCOUNT};
+pub use app_passwords::{AppPassword, AppPasswordUse, APP_PASSWORDS_PER_ACCOUNT};
 pub use backup::{BackupSummary, Progress};
 pub use check::Finding;
 pub use error::StoreError;
