@@ -170,3 +170,47 @@ def test_killing_one_instance_under_writes_loses_no_acknowledged_write(instances
     assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
     first.start()
     assert status(first, "alice", PASSWORD) == 207, "the killed instance comes back"
+
+
+@pytest.mark.backends("postgres")
+def test_form_rate_limits_and_app_passwords_hold_across_instances(make_almanac, tmp_path):
+    limits = {"rate_limits": {"signup_per_hour": 3}}
+    first = make_almanac(limits, backend="postgres")
+    root = tmp_path / "second-instance"
+    root.mkdir()
+    second = Almanac(root, "postgres", limits, database=first.database)
+    second.users = first.users
+    second.start()
+    try:
+        answers = []
+        for n in range(5):
+            server = (first, second)[n % 2]
+            browser = requests.Session()
+            page = browser.get(server.url("/signup"), timeout=30).text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+            answers.append(browser.post(server.url("/signup"), timeout=30, allow_redirects=False, data={
+                "csrf": csrf, "name": f"new{n}", "email": f"new{n}@example.org",
+                "password": "a long enough password", "terms": "yes"}).status_code)
+        assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429], answers
+
+        # An app password made on one instance works on the other, and
+        # stops on both the moment it is revoked.
+        web = requests.Session()
+        page = web.get(first.url("/login"), timeout=30).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        assert web.post(first.url("/login"), data={"csrf": csrf, "name": "alice", "password": PASSWORD},
+                        timeout=30, allow_redirects=False).status_code == 303
+        account = web.get(first.url("/account"), timeout=30).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', account).group(1)
+        web.post(first.url("/account/app-passwords"), data={"csrf": csrf, "label": "Phone"}, timeout=30,
+                 allow_redirects=False)
+        account = web.get(first.url("/account"), timeout=30).text
+        secret = re.search(r"\b[a-z2-7]{4}(?:-[a-z2-7]{4}){5}\b", account).group(0)
+        for server in (first, second):
+            assert status(server, "alice", secret) == 207
+        ident = re.search(r"/account/app-passwords/(\d+)/revoke", account).group(1)
+        web.post(first.url(f"/account/app-passwords/{ident}/revoke"), data={"csrf": csrf}, timeout=30)
+        for server in (second, first):
+            assert status(server, "alice", secret) == 401, "refused at once"
+    finally:
+        second.stop()

@@ -286,6 +286,9 @@ impl Authenticator {
                 if let Err(e) = self.store.prune_credential_changes().await {
                     tracing::warn!(error = %e, "cannot prune credential changes");
                 }
+                if let Err(e) = self.store.prune_rate_windows().await {
+                    tracing::warn!(error = %e, "cannot prune rate-limit windows");
+                }
             }
         }
     }

@@ -40,10 +40,11 @@ impl<'a> Guard<'a> {
         self.paused().await
     }
 
-    pub fn rate(&self, form: Form, address: &ClientAddress) -> Result<(), Response> {
+    pub async fn rate(&self, form: Form, address: &ClientAddress) -> Result<(), Response> {
         self.state
             .rate_limiter
             .attempt(&self.state.config.rate_limits, form, address.0)
+            .await
             .map_err(|wait| self.too_many(wait.as_secs().max(1)))
     }
 

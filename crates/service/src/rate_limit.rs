@@ -1,7 +1,11 @@
 //! Attempts per client address on the forms strangers can reach (log-in,
 //! sign-up, password reset, contact): a fixed window per form and address.
+//! On PostgreSQL, where several instances may share the database, the
+//! windows are counted in the database so the limit holds across them; on
+//! SQLite (one instance) in memory.
 
 use crate::config::RateLimits;
+use almanac_store::{Backend, Store};
 use axum::http::HeaderMap;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -22,22 +26,50 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Default)]
 pub struct RateLimiter {
     windows: Mutex<HashMap<(Form, IpAddr), (u32, Instant)>>,
+    /// Where the windows are counted when instances share them.
+    shared: Option<Store>,
 }
 
 impl RateLimiter {
+    /// Counts in the database on PostgreSQL, in memory on SQLite.
+    pub fn new(store: &Store) -> Self {
+        Self {
+            windows: Mutex::default(),
+            shared: (store.backend() == Backend::Postgres).then(|| store.clone()),
+        }
+    }
+
     /// Counts an attempt; `Err(wait)` when the address used up its attempts.
-    pub fn attempt(
+    pub async fn attempt(
         &self,
         limits: &RateLimits,
         form: Form,
         address: IpAddr,
     ) -> Result<(), Duration> {
-        let (allowed, window) = match form {
-            Form::Login => (limits.login_per_minute, Duration::from_mins(1)),
-            Form::Signup => (limits.signup_per_hour, Duration::from_hours(1)),
-            Form::Reset => (limits.reset_per_hour, Duration::from_hours(1)),
-            Form::Contact => (limits.contact_per_hour, Duration::from_hours(1)),
-        };
+        let (allowed, window) = form.limit(limits);
+        if let Some(store) = &self.shared {
+            let key = format!("{form:?}|{address}");
+            let seconds = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+            match store.count_attempt(&key, seconds).await {
+                Ok((attempts, since)) if attempts > i64::from(allowed) => {
+                    let left = since + seconds - chrono::Utc::now().timestamp();
+                    return Err(Duration::from_secs(u64::try_from(left).unwrap_or(1).max(1)));
+                }
+                Ok(_) => return Ok(()),
+                // The database cannot count: this instance counts alone.
+                Err(e) => tracing::warn!(error = %e, "rate limits counted per instance for now"),
+            }
+        }
+        self.attempt_here(allowed, window, form, address)
+    }
+
+    fn attempt_here(
+        &self,
+        allowed: u32,
+        window: Duration,
+        form: Form,
+        address: IpAddr,
+    ) -> Result<(), Duration> {
         let mut windows = self.windows.lock();
         if windows.len() >= MAX_ENTRIES {
             windows.retain(|_, (_, since)| since.elapsed() < Duration::from_hours(1));
@@ -53,6 +85,18 @@ impl RateLimiter {
         }
         entry.0 += 1;
         Ok(())
+    }
+}
+
+impl Form {
+    /// (attempts allowed, window) of the form.
+    fn limit(self, limits: &RateLimits) -> (u32, Duration) {
+        match self {
+            Self::Login => (limits.login_per_minute, Duration::from_mins(1)),
+            Self::Signup => (limits.signup_per_hour, Duration::from_hours(1)),
+            Self::Reset => (limits.reset_per_hour, Duration::from_hours(1)),
+            Self::Contact => (limits.contact_per_hour, Duration::from_hours(1)),
+        }
     }
 }
 
@@ -96,24 +140,24 @@ fn client_address(limits: &RateLimits, headers: &HeaderMap, peer: Option<IpAddr>
 mod tests {
     use super::*;
 
-    #[test]
-    fn refuses_beyond_the_limit_per_address() {
+    #[tokio::test]
+    async fn refuses_beyond_the_limit_per_address() {
         let limits = RateLimits {
             login_per_minute: 2,
             ..RateLimits::default()
         };
         let limiter = RateLimiter::default();
         let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        assert!(limiter.attempt(&limits, Form::Login, a).is_ok());
-        assert!(limiter.attempt(&limits, Form::Login, a).is_ok());
-        let wait = limiter.attempt(&limits, Form::Login, a).unwrap_err();
+        assert!(limiter.attempt(&limits, Form::Login, a).await.is_ok());
+        assert!(limiter.attempt(&limits, Form::Login, a).await.is_ok());
+        let wait = limiter.attempt(&limits, Form::Login, a).await.unwrap_err();
         assert!(wait <= Duration::from_mins(1) && wait > Duration::from_secs(50));
         assert!(
-            limiter.attempt(&limits, Form::Login, b).is_ok(),
+            limiter.attempt(&limits, Form::Login, b).await.is_ok(),
             "another address"
         );
         assert!(
-            limiter.attempt(&limits, Form::Contact, a).is_ok(),
+            limiter.attempt(&limits, Form::Contact, a).await.is_ok(),
             "another form"
         );
     }

@@ -43,7 +43,7 @@ impl AppState {
         }
         Ok(Self {
             mailer: Arc::new(Mailer::new(&config.mail, &config.data_dir)?),
-            rate_limiter: Arc::default(),
+            rate_limiter: Arc::new(RateLimiter::new(&store)),
             auth: Arc::new(Authenticator::new(
                 store.clone(),
                 &config.auth,

@@ -70,7 +70,7 @@ pub async fn contact(
     Form(form): Form<ContactForm>,
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
-    guard.rate(Limited::Contact, &address)?;
+    guard.rate(Limited::Contact, &address).await?;
     guard.csrf(&form.csrf)?;
     let (name, email, subject, message) = (
         form.name.trim(),

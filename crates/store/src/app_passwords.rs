@@ -110,7 +110,10 @@ impl Store {
     /// [`Store::record_sign_ins`]).
     pub async fn touch_app_passwords(&self, ids: &[i64]) -> Result<(), StoreError> {
         for chunk in ids.chunks(1000) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!("UPDATE app_passwords SET last_used_at = $1 WHERE id IN ({list})");
             let mut query = sqlx::query(&sql).bind(now());
             for id in chunk {

@@ -1,4 +1,5 @@
-//! Leases on jobs that must run once across instances.
+//! What instances on one database must share: leases on jobs that run
+//! once, and the counts behind form rate limits.
 
 use crate::error::StoreError;
 use crate::handle::{now, Store};
@@ -28,5 +29,37 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(taken.is_some())
+    }
+}
+
+impl Store {
+    /// Counts an attempt on `key` in a fixed window of `window` seconds:
+    /// (attempts in the window so far, this one included; when it began).
+    pub async fn count_attempt(&self, key: &str, window: i64) -> Result<(i64, i64), StoreError> {
+        let now = now();
+        let mut tx = self.begin_write().await?;
+        let counted: (i64, i64) = sqlx::query_as(
+            "INSERT INTO rate_windows (key, attempts, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               attempts = CASE WHEN rate_windows.window_start <= $3 THEN 1 ELSE rate_windows.attempts + 1 END, \
+               window_start = CASE WHEN rate_windows.window_start <= $3 THEN $2 ELSE rate_windows.window_start END \
+             RETURNING attempts, window_start",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now - window)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counted)
+    }
+
+    /// Forgets windows that ended more than a day ago.
+    pub async fn prune_rate_windows(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
+            .bind(now() - 86_400)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

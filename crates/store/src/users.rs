@@ -218,13 +218,20 @@ impl Store {
 
     /// Notes that these accounts just signed in (one statement per
     /// thousand accounts: instances batch their notes).
-    pub async fn record_sign_ins(&self, user_ids: &[i64], way: SignInWay) -> Result<(), StoreError> {
+    pub async fn record_sign_ins(
+        &self,
+        user_ids: &[i64],
+        way: SignInWay,
+    ) -> Result<(), StoreError> {
         let column = match way {
             SignInWay::Web => "last_web_sign_in",
             SignInWay::Sync => "last_sync_sign_in",
         };
         for chunk in user_ids.chunks(1000) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!("UPDATE users SET {column} = $1 WHERE id IN ({list})");
             let mut query = sqlx::query(&sql).bind(now());
             for id in chunk {

@@ -119,6 +119,36 @@ async fn job_leases_give_one_holder_at_a_time(store: Store) {
     assert!(store.take_turn("probe", "a", -1).await.unwrap());
     assert!(store.take_turn("probe", "b", 60).await.unwrap());
     assert!(!store.take_turn("probe", "a", 60).await.unwrap());
+    // Attempts in a window, shared by whoever counts them.
+    assert_eq!(
+        store
+            .count_attempt("signup|192.0.2.1", 3600)
+            .await
+            .unwrap()
+            .0,
+        1
+    );
+    assert_eq!(
+        store
+            .count_attempt("signup|192.0.2.1", 3600)
+            .await
+            .unwrap()
+            .0,
+        2
+    );
+    assert_eq!(
+        store
+            .count_attempt("signup|192.0.2.2", 3600)
+            .await
+            .unwrap()
+            .0,
+        1
+    );
+    assert_eq!(
+        store.count_attempt("signup|192.0.2.1", 0).await.unwrap().0,
+        1,
+        "a window that ended starts again"
+    );
 }
 
 async fn credential_changes_are_recorded_with_the_change(store: Store) {
@@ -156,11 +186,11 @@ async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
@@ -728,7 +758,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
 
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
@@ -1166,7 +1196,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     let before = snapshot(&store).await;
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
@@ -1211,7 +1241,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":12"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":13"#),
         "{header}"
     );
 }
@@ -1240,7 +1270,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     store.execute_raw("DROP TABLE incidents").await.unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
 }
 

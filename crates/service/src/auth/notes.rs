@@ -32,7 +32,10 @@ impl Notes {
         }
         {
             let mut queued = self.queued.lock();
-            if queued.get(&user_id).is_some_and(|at| at.elapsed() < NOTED_EVERY) {
+            if queued
+                .get(&user_id)
+                .is_some_and(|at| at.elapsed() < NOTED_EVERY)
+            {
                 return;
             }
             if queued.len() >= REMEMBERED {

@@ -92,7 +92,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
-    guard.rate(Limited::Login, &address)?;
+    guard.rate(Limited::Login, &address).await?;
     guard.csrf(&form.csrf)?;
     let name = form.name.trim();
     let refuse = |status, error, unverified| {

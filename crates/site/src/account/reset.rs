@@ -67,7 +67,7 @@ pub async fn reset_request(
     Form(form): Form<RequestForm>,
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
-    guard.rate(Limited::Reset, &address)?;
+    guard.rate(Limited::Reset, &address).await?;
     let paused = guard.change_or_keep(&form.csrf).await?;
     let email = form.email.trim();
     let refused = |status, error| {

@@ -71,7 +71,7 @@ pub async fn signup(
     Form(form): Form<SignupForm>,
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
-    guard.rate(Limited::Signup, &address)?;
+    guard.rate(Limited::Signup, &address).await?;
     let paused = guard.change_or_keep(&form.csrf).await?;
     let name = form.name.trim().to_owned();
     let email = form.email.trim().to_owned();
@@ -279,7 +279,7 @@ pub async fn resend(
     Form(form): Form<ResendForm>,
 ) -> Result<Response, Response> {
     let guard = Guard::new(&state, &viewer);
-    guard.rate(Limited::Reset, &address)?;
+    guard.rate(Limited::Reset, &address).await?;
     guard.csrf(&form.csrf)?;
     let fail = |e: StoreError| guard.store_error(&e);
     if let Some(user) = state
