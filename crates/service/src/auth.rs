@@ -137,9 +137,9 @@ impl Authenticator {
                 .app_password_user(&user, &app_password::digest(&secret))
                 .await
             {
-                Ok(Some((account, used))) if account.may_sign_in() => {
-                    self.notes.synced(account.id, used.last_sync_sign_in);
-                    self.notes.used(used.id, used.last_used_at);
+                Ok(Some((account, password_use))) if account.may_sign_in() => {
+                    self.notes.synced(account.id, password_use.last_sync_sign_in);
+                    self.notes.used(password_use.id, password_use.last_used_at);
                     return AuthOutcome::Authenticated(principal_of(account));
                 }
                 // Not an app password after all: an account password may

@@ -95,12 +95,12 @@ impl Store {
             .map(|row| {
                 use sqlx::Row;
                 let user = <User as sqlx::FromRow<_>>::from_row(&row)?;
-                let used = AppPasswordUse {
+                let password_use = AppPasswordUse {
                     id: row.try_get("app_password_id")?,
                     last_used_at: row.try_get("app_password_used")?,
                     last_sync_sign_in: row.try_get("synced")?,
                 };
-                Ok::<_, sqlx::Error>((user, used))
+                Ok::<_, sqlx::Error>((user, password_use))
             })
             .transpose()?;
         Ok(row)
