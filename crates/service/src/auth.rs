@@ -138,7 +138,8 @@ impl Authenticator {
                 .await
             {
                 Ok(Some((account, password_use))) if account.may_sign_in() => {
-                    self.notes.synced(account.id, password_use.last_sync_sign_in);
+                    self.notes
+                        .synced(account.id, password_use.last_sync_sign_in);
                     self.notes.used(password_use.id, password_use.last_used_at);
                     return AuthOutcome::Authenticated(principal_of(account));
                 }

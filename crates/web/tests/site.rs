@@ -221,7 +221,7 @@ async fn dashboard_shows_every_metric_with_csv() {
         .send(None, "GET", "/dashboard?days=30&period=day", &[], "")
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("People with a sync client"));
+    assert!(page.body.contains("Sync app users"));
     let graphs = page.body.matches(r#"<svg class="chart""#).count();
     let listed: Vec<serde_json::Value> =
         serde_json::from_str(&s.send(None, "GET", "/api/v1/metrics", &[], "").await.body).unwrap();
@@ -230,10 +230,12 @@ async fn dashboard_shows_every_metric_with_csv() {
         .filter(|m| !m["name"].as_str().unwrap().contains(':'))
         .count();
     assert_eq!(graphs, plain, "a graph for every metric");
+    // The daily CSV of the "All metrics" chart of hits.
     let link = page
         .body
         .split("href=\"/api/v1/metrics/hits.csv")
-        .nth(1)
+        .skip(1)
+        .find(|rest| rest.starts_with("?period=day"))
         .unwrap()
         .split('"')
         .next()
@@ -255,7 +257,7 @@ async fn dashboard_shows_every_metric_with_csv() {
         csv.body
     );
     let weekly = s.send(None, "GET", "/dashboard?period=week", &[], "").await;
-    assert!(weekly.body.contains(r#"<option value="week" selected>"#));
+    assert!(weekly.body.contains("<strong>per week</strong>"));
 }
 
 #[tokio::test]
