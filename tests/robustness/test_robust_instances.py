@@ -6,6 +6,7 @@ servers on one PostgreSQL database."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -212,5 +213,50 @@ def test_form_rate_limits_and_app_passwords_hold_across_instances(make_almanac, 
         web.post(first.url(f"/account/app-passwords/{ident}/revoke"), data={"csrf": csrf}, timeout=30)
         for server in (second, first):
             assert status(server, "alice", secret) == 401, "refused at once"
+    finally:
+        second.stop()
+
+
+@pytest.mark.backends("postgres")
+def test_metrics_collect_every_instances_log_once(make_almanac, tmp_path):
+    """Two instances on one machine share a data directory and each writes
+    its own access log; they take turns collecting, and the report counts
+    every line of both logs once."""
+    shared = tmp_path / "shared-data"
+    shared.mkdir()
+    settings = {"metrics": {"collect_interval_seconds": 1, "log_files": [str(shared / "access-*.log")],
+                            "public": True}}
+    first = make_almanac(settings, backend="postgres", data_dir=shared, start=False)
+    root = tmp_path / "second-instance"
+    root.mkdir()
+    second = Almanac(root, "postgres", settings, database=first.database, data_dir=shared)
+    second.users = first.users
+    for server in (first, second):
+        server.env["ALMANAC_ACCESS_LOG"] = str(shared / f"access-{server.port}.log")
+        server.start()
+    try:
+        for n in range(20):
+            server = (first, second)[n % 2]
+            assert status(server, "alice", PASSWORD) == 207
+
+        def counted() -> tuple[float, int]:
+            lines = sum(len(p.read_text().splitlines()) for p in shared.glob("access-*.log"))
+            try:
+                report = json.loads((shared / "metrics" / "report.json").read_text())
+            except (OSError, ValueError):
+                return -1, lines
+            return sum(report["series"]["hits"]["daily"].values()), lines
+
+        deadline = time.monotonic() + 20
+        while True:
+            hits, lines = counted()
+            if hits == lines and len(list(shared.glob("access-*.log"))) == 2:
+                break
+            assert time.monotonic() < deadline, f"report {hits} hits, logs {lines} lines"
+            time.sleep(0.3)
+        assert lines >= 20
+        time.sleep(2.5)  # more turns of collection, by either instance
+        hits, lines = counted()
+        assert hits == lines, f"each line once: report {hits}, logs {lines}"
     finally:
         second.stop()

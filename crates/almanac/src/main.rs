@@ -372,18 +372,34 @@ async fn check(config: &almanac_service::Config) -> Result<()> {
     Ok(())
 }
 
-/// Collects the access log every `metrics.collect_interval_seconds` inside
-/// `serve`, so the API and dashboard stay current without cron.
+/// Collects the access logs every `metrics.collect_interval_seconds` inside
+/// `serve`, so the API and dashboard stay current without cron. Instances
+/// sharing a database take turns (a lease): one collects at a time, and
+/// with `[metrics] log_files` it reads every instance's log.
 fn spawn_metrics_collection(store: Store, config: &almanac_service::Config) {
     let interval = config.metrics.collect_interval_seconds;
     if interval == 0 {
         return;
     }
     let config = config.clone();
+    let holder = format!(
+        "{}:{}",
+        std::process::id(),
+        almanac_service::token::new_token()
+    );
+    let lease = i64::try_from(interval.saturating_mul(2)).unwrap_or(i64::MAX);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(std::time::Duration::from_secs(interval));
         loop {
             ticks.tick().await;
+            match store.take_turn("metrics", &holder, lease).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the metrics collection's turn");
+                    continue;
+                }
+            }
             let sources = match metrics_cmd::Sources::gather(&config, None, &store).await {
                 Ok(sources) => sources,
                 Err(e) => {
@@ -416,38 +432,17 @@ fn rotation(config: &almanac_service::Config) -> Result<almanac_service::access_
         })
 }
 
-/// The access log and its rotations (`access.log.N`), oldest first. Files
-/// already read are skipped by the collector's cursors.
+/// The logs to collect: `[metrics] log_files` (every instance's), else this
+/// instance's access log; with their rotations (`access.log.N`), oldest
+/// first. Lines already read are skipped by the collector's cursors.
 fn default_logs(config: &almanac_service::Config) -> Result<Vec<std::path::PathBuf>> {
+    if !config.metrics.log_files.is_empty() {
+        return Ok(metrics_cmd::logs_matching(&config.metrics.log_files));
+    }
     let Some(log) = config.access_log_path() else {
         bail!("the access log is off (access_log = \"-\"): name the logs to read");
     };
-    let name = log
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = log.parent().map_or_else(
-        || std::path::PathBuf::from("."),
-        std::path::Path::to_path_buf,
-    );
-    let mut rotated: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| {
-                    let file = e.file_name().into_string().ok()?;
-                    let n = file.strip_prefix(&name)?.strip_prefix('.')?.parse().ok()?;
-                    Some((n, e.path()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    rotated.sort_unstable_by_key(|(n, _)| std::cmp::Reverse(*n));
-    let mut logs: Vec<_> = rotated.into_iter().map(|(_, p)| p).collect();
-    if log.exists() {
-        logs.push(log);
-    }
-    Ok(logs)
+    Ok(metrics_cmd::with_rotations(&log))
 }
 
 /// A database URL without its password, for messages.

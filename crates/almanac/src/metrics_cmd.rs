@@ -244,6 +244,110 @@ async fn database_inputs(
     Ok((snapshot, backfill))
 }
 
+/// A log and its rotations (`NAME.1`, `NAME.2`, ...), oldest first; the
+/// log itself only if it exists.
+pub fn with_rotations(log: &Path) -> Vec<PathBuf> {
+    let name = log
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = log
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let mut rotated: Vec<(u32, PathBuf)> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let file = e.file_name().into_string().ok()?;
+                    let n = file.strip_prefix(&name)?.strip_prefix('.')?.parse().ok()?;
+                    Some((n, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rotated.sort_unstable_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let mut logs: Vec<_> = rotated.into_iter().map(|(_, p)| p).collect();
+    if log.exists() {
+        logs.push(log.to_path_buf());
+    }
+    logs
+}
+
+/// The logs `[metrics] log_files` names: patterns whose file name may hold
+/// `*` (e.g. `/var/log/almanac/access-*.log`, one log per instance), each
+/// match with its rotations.
+pub fn logs_matching(patterns: &[String]) -> Vec<PathBuf> {
+    let mut logs = Vec::new();
+    for pattern in patterns {
+        let pattern = Path::new(pattern);
+        let dir = pattern
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let wanted = pattern
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut matched: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_str().is_some_and(|f| wildcard(&wanted, f)))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        matched.sort();
+        for log in matched {
+            for file in with_rotations(&log) {
+                if !logs.contains(&file) {
+                    logs.push(file);
+                }
+            }
+        }
+    }
+    logs
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any text.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards_match_file_names() {
+        assert!(wildcard("access-*.log", "access-8080.log"));
+        assert!(
+            !wildcard("access-*.log", "access-8080.log.1"),
+            "rotations come with their log"
+        );
+        assert!(wildcard("access.log", "access.log"));
+        assert!(!wildcard("access.log", "access.logx"));
+        assert!(wildcard("*", "anything"));
+        assert!(wildcard("a*b*c", "a-1-b-2-c"));
+        assert!(!wildcard("a*b*c", "a-1-c"));
+    }
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes)?;

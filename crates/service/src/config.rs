@@ -130,6 +130,10 @@ pub struct MetricsSettings {
     /// DB-IP's country file): countries of client addresses on the
     /// dashboard. Empty: countries are not known.
     pub country_database: Option<PathBuf>,
+    /// The logs to collect, when not only this instance's own: patterns
+    /// whose file name may hold `*` (e.g. `/var/log/almanac/access-*.log`
+    /// for instances that each write their own log). Rotations come along.
+    pub log_files: Vec<String>,
 }
 
 /// How the service sends mail (validation links, resets, support replies).
