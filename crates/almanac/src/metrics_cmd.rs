@@ -329,24 +329,6 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     rest.is_empty()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::wildcard;
-
-    #[test]
-    fn wildcards_match_file_names() {
-        assert!(wildcard("access-*.log", "access-8080.log"));
-        assert!(
-            !wildcard("access-*.log", "access-8080.log.1"),
-            "rotations come with their log"
-        );
-        assert!(wildcard("access.log", "access.log"));
-        assert!(!wildcard("access.log", "access.logx"));
-        assert!(wildcard("*", "anything"));
-        assert!(wildcard("a*b*c", "a-1-b-2-c"));
-        assert!(!wildcard("a*b*c", "a-1-c"));
-    }
-}
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension("partial");
@@ -371,4 +353,23 @@ pub fn malformed_samples(data_dir: &Path) -> Vec<String> {
         .and_then(|text| serde_json::from_str::<SavedState>(&text).ok())
         .map(|s| s.collector.malformed_samples)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards_match_file_names() {
+        assert!(wildcard("access-*.log", "access-8080.log"));
+        assert!(
+            !wildcard("access-*.log", "access-8080.log.1"),
+            "rotations come with their log"
+        );
+        assert!(wildcard("access.log", "access.log"));
+        assert!(!wildcard("access.log", "access.logx"));
+        assert!(wildcard("*", "anything"));
+        assert!(wildcard("a*b*c", "a-1-b-2-c"));
+        assert!(!wildcard("a*b*c", "a-1-c"));
+    }
 }
