@@ -329,7 +329,6 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     rest.is_empty()
 }
 
-
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes)?;

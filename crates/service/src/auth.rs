@@ -106,6 +106,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(store: Store, settings: &AuthSettings, limits: &RateLimits) -> Self {
+        let shared = store.clone();
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         Self {
@@ -114,7 +115,7 @@ impl Authenticator {
             cache_ttl: Duration::from_secs(settings.credential_cache_seconds),
             verified: Mutex::new(HashMap::new()),
             known: Mutex::new(HashMap::new()),
-            throttle: Throttle::new(limits),
+            throttle: Throttle::new(limits, Some(shared)),
             checks: PasswordChecks::new(settings),
             notes: notes::Notes::default(),
             app_passwords_only: Mutex::new(None),
@@ -201,7 +202,7 @@ impl Authenticator {
     pub async fn sign_in(&self, user: &str, password: String, client: IpAddr) -> SignIn {
         let fingerprint = self.fingerprint(user, &password);
         if !self.is_known(&fingerprint) {
-            if let Some(wait) = self.throttle.refusal(user, client) {
+            if let Some(wait) = self.throttle.refusal(user, client).await {
                 return SignIn::Throttled(wait);
             }
         }
@@ -220,12 +221,12 @@ impl Authenticator {
         match account {
             Some(account) if ok && account.may_sign_in() => {
                 self.remember(fingerprint);
-                self.throttle.succeeded(user, client);
+                self.throttle.succeeded(user, client).await;
                 SignIn::Valid(account)
             }
             Some(account) if ok => SignIn::Valid(account),
             _ => {
-                self.throttle.failed(user, client);
+                self.throttle.failed(user, client).await;
                 SignIn::Wrong
             }
         }

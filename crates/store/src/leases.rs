@@ -54,6 +54,36 @@ impl Store {
         Ok(counted)
     }
 
+    /// The attempts counted on `keys` in windows of `window` seconds still
+    /// running: (key, attempts, when the window began).
+    pub async fn attempts(
+        &self,
+        keys: &[String],
+        window: i64,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let list = (0..keys.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT key, attempts, window_start FROM rate_windows WHERE window_start > $1 AND key IN ({list})"
+        );
+        let mut query = sqlx::query_as(&sql).bind(now() - window);
+        for key in keys {
+            query = query.bind(key);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    /// Forgets the attempts counted on `key`.
+    pub async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rate_windows WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Forgets windows that ended more than a day ago.
     pub async fn prune_rate_windows(&self) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
