@@ -7,7 +7,11 @@ servers on one PostgreSQL database."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
 import threading
 import time
 
@@ -269,3 +273,117 @@ def test_metrics_collect_every_instances_log_once(make_almanac, tmp_path):
         assert hits == lines, f"each line once: report {hits}, logs {lines}"
     finally:
         second.stop()
+
+
+class RoundRobin:
+    """A TCP proxy on loopback that sends each new connection to the next
+    of `ports`, as a load balancer in front of several instances does."""
+
+    def __init__(self, ports: list[int]):
+        self.ports = ports
+        self.turn = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self.running:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            port = self.ports[self.turn % len(self.ports)]
+            self.turn += 1
+            upstream = socket.create_connection(("127.0.0.1", port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, target):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.running = False
+        self.listener.close()
+
+
+@pytest.mark.backends("postgres")
+def test_vdirsyncer_through_a_round_robin_proxy_keeps_both_sides_in_step(instances, tmp_path):
+    """A sync client behind a proxy that sends each connection to the other
+    instance in turn: vdirsyncer's requests go to both, and nothing is lost
+    or duplicated."""
+    if shutil.which("vdirsyncer") is None:
+        pytest.skip("vdirsyncer is not installed")
+    first, second = instances
+    for uid, title in [("seed@x", "Seeded on the server"), ("keeper@x", "Stays on both sides")]:
+        assert first.put_ics("alice", "calendar", f"{uid}.ics", ics(uid, title)).status_code == 201
+    proxy = RoundRobin([first.port, second.port])
+    local = tmp_path / "local"
+    config = tmp_path / "config"
+    config.write_text(f"""[general]
+status_path = "{tmp_path / 'status'}/"
+[pair almanac]
+a = "local"
+b = "remote"
+collections = ["from b"]
+conflict_resolution = null
+[storage local]
+type = "filesystem"
+path = "{local}/"
+fileext = ".ics"
+[storage remote]
+type = "caldav"
+url = "http://127.0.0.1:{proxy.port}/"
+username = "alice"
+password = "{PASSWORD}"
+""")
+
+    def sync(*command: str, answers: str = "") -> None:
+        done = subprocess.run(["vdirsyncer", *(command or ("sync",))], input=answers, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "VDIRSYNCER_CONFIG": str(config)})
+        output = done.stdout + done.stderr
+        assert done.returncode == 0 and "error:" not in output.lower(), output
+
+    def local_uids() -> set[str]:
+        return {re.search(r"^UID:(.+?)\r?$", p.read_text(), re.M).group(1) for p in (local / "calendar").glob("*.ics")}
+
+    def server_uids(server: Almanac) -> set[str]:
+        """The UIDs of the calendar's events (vdirsyncer names what it
+        uploads itself)."""
+        listing = server.dav("PROPFIND", CAL, "alice", headers={"Depth": "1"})
+        names = {r.findtext(f"{D}href").rsplit("/", 1)[1] for r in parse_xml(listing.content).iter(f"{D}response")}
+        texts = [server.dav("GET", CAL + n, "alice").text for n in names if n.endswith(".ics")]
+        return {re.search(r"^UID:(.+?)\r?$", t, re.M).group(1) for t in texts}
+
+    try:
+        sync("discover", answers="y\n")
+        sync()
+        assert local_uids() == {"seed@x", "keeper@x"}
+        (local / "calendar" / "local.ics").write_text(ics("local@x", "Written locally"))
+        sync()
+        assert server_uids(first) == server_uids(second) == {"seed@x", "keeper@x", "local@x"}
+        changed = second.dav("GET", f"{CAL}seed@x.ics", "alice")
+        updated = changed.text.replace("Seeded on the server", "Changed on the server")
+        assert second.put_ics("alice", "calendar", "seed@x.ics", updated,
+                              headers={"If-Match": changed.headers["ETag"]}).status_code == 204
+        sync()
+        seed_file = next(p for p in (local / "calendar").glob("*.ics") if "UID:seed@x" in p.read_text())
+        assert "Changed on the server" in seed_file.read_text()
+        seed_file.unlink()
+        sync()
+        assert server_uids(first) == server_uids(second) == {"keeper@x", "local@x"}
+        assert local_uids() == {"keeper@x", "local@x"}
+        assert proxy.turn >= 4, "the connections went to both instances"
+    finally:
+        proxy.close()
