@@ -8,3 +8,20 @@
   document.cookie = 'almanac_tz=' + encodeURIComponent(zone) + '; path=/; max-age=31536000; samesite=lax';
   if (!/[?&]tz=/.test(location.search)) location.reload();
 })();
+
+// Keyboard shortcuts, in the common convention: the links that have one say
+// so in aria-keyshortcuts (t today, j/n later, k/p earlier, m/w/a views,
+// c new event). Typing in a field, or with a modifier key, is left alone.
+document.addEventListener('keydown', function (event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+  var target = event.target;
+  if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+  var links = document.querySelectorAll('a[aria-keyshortcuts]');
+  for (var i = 0; i < links.length; i++) {
+    if (links[i].getAttribute('aria-keyshortcuts').split(' ').indexOf(event.key) >= 0) {
+      event.preventDefault();
+      location.href = links[i].href;
+      return;
+    }
+  }
+});
