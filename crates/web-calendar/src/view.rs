@@ -5,12 +5,12 @@ use crate::scope::{reader_zone, safe_color, urlencode, Scope};
 use almanac_service::config::Site;
 use almanac_service::guard::Guard;
 use almanac_service::page::render;
-use almanac_service::session::Viewer;
+use almanac_service::session::{self, Viewer};
 use almanac_service::AppState;
 use almanac_store::Collection;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use std::fmt::Write as _;
@@ -211,6 +211,10 @@ pub(crate) fn zone_names() -> &'static [&'static str] {
     NAMES.get_or_init(|| chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect())
 }
 
+/// Cookies that remember the owner's view and hidden calendars.
+const VIEW_COOKIE: &str = "almanac_view";
+const HIDDEN_COOKIE: &str = "almanac_hidden";
+
 pub async fn view(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -218,14 +222,49 @@ pub async fn view(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar").await?;
-    show_view(
-        &state,
-        &viewer,
-        &headers,
-        &scope,
-        &ViewQuery::from_pairs(pairs),
-    )
-    .await
+    // The "Show these" form says so: its choice is remembered, even "all".
+    let chosen = pairs.iter().any(|(k, v)| k == "chosen" && v == "1");
+    let mut query = ViewQuery::from_pairs(pairs);
+    let mut remember = Vec::new();
+    if query.view.is_empty() {
+        query.view = session::cookie(&headers, VIEW_COOKIE).unwrap_or_default();
+    } else if matches!(query.view.as_str(), "month" | "week" | "agenda") {
+        remember.push((VIEW_COOKIE, query.view.clone()));
+    }
+    if chosen {
+        let hidden = query.hidden(&scope).join(",");
+        remember.push((HIDDEN_COOKIE, hidden));
+    } else if query.show.is_empty() {
+        let hidden = session::cookie(&headers, HIDDEN_COOKIE)
+            .map(|v| {
+                percent_encoding::percent_decode_str(&v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .unwrap_or_default();
+        let hidden: Vec<&str> = hidden.split(',').filter(|p| !p.is_empty()).collect();
+        if !hidden.is_empty() {
+            query.show = scope
+                .calendars
+                .iter()
+                .map(|c| c.path.as_str())
+                .filter(|p| !hidden.contains(p))
+                .collect::<Vec<_>>()
+                .join(",");
+        }
+    }
+    let mut page = show_view(&state, &viewer, &headers, &scope, &query).await?;
+    let secure = if viewer.on_https() { "; Secure" } else { "" };
+    for (name, value) in remember {
+        let cookie = format!(
+            "{name}={}; Path=/calendar; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+            urlencode(&value)
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+            page.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(page)
 }
 
 pub(crate) async fn show_view(
