@@ -387,7 +387,24 @@ test('tasks: add one with a due date, tick it off', async () => {
   assert.equal(response.status(), 200);
   assert.ok((await task.innerText()).includes('(done)'), '✓ marks it done');
   assert.equal(await task.getByRole('button', { name: 'Mark Book the room as not done' }).count(), 1, 'it can be opened again');
+  assert.equal(await task.getByRole('button', { name: 'Mark Book the room as not done' }).innerText(), 'Not done',
+    'the button says what it does');
   await keep(page, 'calendar-tasks', response);
+
+  // A task past its due date says so in words; one done is not overdue.
+  await page.getByLabel('New task').fill('Renew the passport');
+  await page.getByLabel('Due').fill('2020-01-31');
+  await submit(page, page.getByRole('button', { name: 'Add' }));
+  const late = page.locator('ul.tasks li').filter({ hasText: 'Renew the passport' });
+  assert.match(await late.innerText(), /overdue: due 2020-01-31/);
+  assert.doesNotMatch(await task.innerText(), /overdue/, 'a done task is not overdue');
+
+  // Deleting asks first.
+  const yes = late.getByRole('button', { name: 'Delete Renew the passport' });
+  assert.equal(await yes.isVisible(), false, 'no one-click delete');
+  await late.getByText('Delete…').click();
+  await submit(page, yes);
+  assert.equal(await page.locator('ul.tasks li').filter({ hasText: 'Renew the passport' }).count(), 0, 'deleted');
 });
 
 test('calendars: a new one, renamed, an .ics file imported into it, the export', async () => {

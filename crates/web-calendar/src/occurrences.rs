@@ -72,6 +72,8 @@ pub struct Task {
     pub title: String,
     pub due: Option<NaiveDate>,
     pub done: bool,
+    /// Open and due before today (the reader's today, set by the page).
+    pub overdue: bool,
 }
 
 /// Limits for parsing stored objects: they were validated when written.
@@ -195,6 +197,7 @@ pub async fn tasks(store: &Store, calendars: &[Collection]) -> Result<Vec<Task>,
                 done: todo
                     .property("STATUS")
                     .is_some_and(|s| s.value.eq_ignore_ascii_case("COMPLETED")),
+                overdue: false,
             });
         }
     }

@@ -59,9 +59,15 @@ async fn show(
     draft: NewTask,
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
-    let tasks = occurrences::tasks(&state.store, &scope.calendars)
+    let mut tasks = occurrences::tasks(&state.store, &scope.calendars)
         .await
         .map_err(|e| guard.store_error(&e))?;
+    let today = chrono::Utc::now()
+        .with_timezone(&viewer.zone())
+        .date_naive();
+    for task in &mut tasks {
+        task.overdue = !task.done && task.due.is_some_and(|due| due < today);
+    }
     Ok(render(
         status,
         &TasksPage {
