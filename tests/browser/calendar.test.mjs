@@ -405,6 +405,18 @@ test('tasks: add one with a due date, tick it off', async () => {
   await late.getByText('Delete…').click();
   await submit(page, yes);
   assert.equal(await page.locator('ul.tasks li').filter({ hasText: 'Renew the passport' }).count(), 0, 'deleted');
+
+  // Open tasks with a due date show on their day in the calendar.
+  await page.getByLabel('New task').fill('Water the plants');
+  await page.getByLabel('Due').fill('2028-06-14');
+  await submit(page, page.getByRole('button', { name: 'Add' }));
+  for (const view of ['month', 'week', 'agenda']) {
+    await page.goto(`${server.base}/calendar?view=${view}&date=2028-06-14`);
+    const shown = page.locator('main').getByText('Water the plants');
+    assert.equal(await shown.count(), 1, `the task is on 14 June in the ${view} view`);
+  }
+  await page.goto(`${server.base}/calendar?view=month&date=2027-03-05`);
+  assert.equal(await page.locator('main').getByText('Book the room').count(), 0, 'a done task is not');
 });
 
 test('calendars: a new one, renamed, an .ics file imported into it, the export', async () => {

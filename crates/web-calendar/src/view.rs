@@ -307,6 +307,9 @@ pub(crate) async fn show_view(
     )
     .await
     .map_err(|e| guard.store_error(&e))?;
+    let tasks = due_tasks(state, scope, &shown, (first, last))
+        .await
+        .map_err(|e| guard.store_error(&e))?;
     let query_tail = query.tail();
     let mut day_views: Vec<DayView> = (0..days)
         .map(|n| {
@@ -315,7 +318,7 @@ pub(crate) async fn show_view(
                 scope,
                 (day, today),
                 view != "month" || day.month() == date.month(),
-                &entries,
+                (&entries, &tasks),
                 &query_tail,
             )
         })
@@ -370,7 +373,7 @@ fn day_view(
     scope: &Scope,
     (day, today): (NaiveDate, NaiveDate),
     in_range: bool,
-    entries: &[Entry],
+    (entries, tasks): (&[Entry], &[DueTask]),
     tail: &str,
 ) -> DayView {
     let date = day.format("%Y-%m-%d").to_string();
@@ -415,6 +418,57 @@ fn day_view(
                 color: safe_color(Some(&e.color)),
                 recurring: e.recurring,
             })
+            .chain(
+                tasks
+                    .iter()
+                    .filter(|t| t.due == Some(day))
+                    .map(|t| EntryView {
+                        time: "Task due".to_owned(),
+                        start: "Task".to_owned(),
+                        title: t.title.clone(),
+                        location: String::new(),
+                        href: "/calendar/tasks".to_owned(),
+                        color: t.color.clone(),
+                        recurring: false,
+                    }),
+            )
             .collect(),
     }
+}
+
+/// The owner's open tasks due from `first` to before `last`, to show on
+/// their day (a share link's visitors see events only).
+async fn due_tasks(
+    state: &AppState,
+    scope: &Scope,
+    shown: &[Collection],
+    (first, last): (NaiveDate, NaiveDate),
+) -> Result<Vec<DueTask>, almanac_store::StoreError> {
+    if scope.is_visitor() {
+        return Ok(Vec::new());
+    }
+    let colors: std::collections::HashMap<&str, String> = shown
+        .iter()
+        .map(|c| (c.path.as_str(), safe_color(c.color.as_deref())))
+        .collect();
+    Ok(occurrences::tasks(&state.store, shown)
+        .await?
+        .into_iter()
+        .filter(|t| !t.done && t.due.is_some_and(|d| d >= first && d < last))
+        .map(|t| DueTask {
+            color: colors
+                .get(t.calendar.as_str())
+                .cloned()
+                .unwrap_or_else(|| safe_color(None)),
+            title: t.title,
+            due: t.due,
+        })
+        .collect())
+}
+
+/// An open task with a due date, shown on its day.
+pub(crate) struct DueTask {
+    title: String,
+    due: Option<NaiveDate>,
+    color: String,
 }
