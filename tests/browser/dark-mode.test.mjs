@@ -4,9 +4,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { bin, shots, startServer, launchBrowser } from './support.mjs';
+import { shots, startServer, launchBrowser, withAccount, logIn } from './support.mjs';
 
 const person = { name: 'dora', email: 'dora@example.org', password: 'dora likes the dark' };
 let server, browser;
@@ -14,8 +13,7 @@ let server, browser;
 before(async () => {
   server = await startServer({
     configFile: false,
-    prepare: (env) => execFileSync(bin, ['user', 'add', person.name, '--email', person.email, '--password-stdin'],
-      { env, input: person.password + '\n', stdio: ['pipe', 'pipe', 'pipe'] }),
+    prepare: withAccount(person),
   });
   browser = await launchBrowser();
 });
@@ -49,10 +47,7 @@ for (const scheme of ['dark', 'light']) {
   test(`in ${scheme} mode every page has the scheme's colours and readable text`, async () => {
     const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${server.base}/login`);
-    await page.getByLabel('User name').fill(person.name);
-    await page.getByLabel('Password').fill(person.password);
-    await Promise.all([page.waitForNavigation(), page.locator('main').getByRole('button', { name: 'Log in' }).click()]);
+    await logIn(page, server.base, person);
     for (const path of ['/', '/calendar', '/calendar?view=month', '/calendar/new', '/calendar/tasks', '/account', '/help', '/status']) {
       await page.goto(server.base + path);
       const [ink, paper] = await colours(page, 'body');

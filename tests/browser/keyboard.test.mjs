@@ -4,8 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { bin, startServer, launchBrowser } from './support.mjs';
+import { startServer, launchBrowser, withAccount, logIn } from './support.mjs';
 
 const person = { name: 'kim', email: 'kim@example.org', password: 'kim types fast' };
 let server, browser;
@@ -13,8 +12,7 @@ let server, browser;
 before(async () => {
   server = await startServer({
     configFile: false,
-    prepare: (env) => execFileSync(bin, ['user', 'add', person.name, '--email', person.email, '--password-stdin'],
-      { env, input: person.password + '\n', stdio: ['pipe', 'pipe', 'pipe'] }),
+    prepare: withAccount(person),
   });
   browser = await launchBrowser();
 });
@@ -27,10 +25,7 @@ after(async () => {
 test('shortcut keys move through the calendar and open the event form', async () => {
   const context = await browser.newContext({ timezoneId: 'UTC' });
   const page = await context.newPage();
-  await page.goto(`${server.base}/login`);
-  await page.getByLabel('User name').fill(person.name);
-  await page.getByLabel('Password').fill(person.password);
-  await Promise.all([page.waitForNavigation(), page.locator('main').getByRole('button', { name: 'Log in' }).click()]);
+  await logIn(page, server.base, person);
   await page.goto(`${server.base}/calendar?view=month&date=2026-03-15`);
   const params = () => new URL(page.url()).searchParams;
   const press = async (key) => Promise.all([page.waitForNavigation(), page.keyboard.press(key)]);

@@ -4,8 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { bin, startServer, launchBrowser } from './support.mjs';
+import { startServer, launchBrowser, withAccount, logIn } from './support.mjs';
 
 const person = { name: 'rita', email: 'rita@example.org', password: 'rita remembers all' };
 let server, browser;
@@ -13,8 +12,7 @@ let server, browser;
 before(async () => {
   server = await startServer({
     configFile: false,
-    prepare: (env) => execFileSync(bin, ['user', 'add', person.name, '--email', person.email, '--password-stdin'],
-      { env, input: person.password + '\n', stdio: ['pipe', 'pipe', 'pipe'] }),
+    prepare: withAccount(person),
   });
   browser = await launchBrowser();
 });
@@ -31,10 +29,7 @@ async function submit(page, button) {
 test('the view, the calendars shown and the zone are remembered across visits', async () => {
   const context = await browser.newContext({ timezoneId: 'Europe/Berlin' });
   const page = await context.newPage();
-  await page.goto(`${server.base}/login`);
-  await page.getByLabel('User name').fill(person.name);
-  await page.getByLabel('Password').fill(person.password);
-  await submit(page, page.locator('main').getByRole('button', { name: 'Log in' }));
+  await logIn(page, server.base, person);
   await page.goto(`${server.base}/calendar/calendars`);
   await page.locator('#new-calendar').locator('..').getByLabel('Name').fill('Birthdays');
   await submit(page, page.getByRole('button', { name: 'Create' }));
@@ -63,10 +58,7 @@ test('the view, the calendars shown and the zone are remembered across visits', 
   // Another browser starts from the defaults.
   const other = await browser.newContext({ timezoneId: 'Europe/Berlin' });
   const fresh = await other.newPage();
-  await fresh.goto(`${server.base}/login`);
-  await fresh.getByLabel('User name').fill(person.name);
-  await fresh.getByLabel('Password').fill(person.password);
-  await submit(fresh, fresh.locator('main').getByRole('button', { name: 'Log in' }));
+  await logIn(fresh, server.base, person);
   await fresh.goto(`${server.base}/calendar`);
   assert.equal(await fresh.getByRole('link', { name: 'Month', exact: true }).getAttribute('aria-current'), 'page');
   await other.close();

@@ -68,6 +68,20 @@ export async function startServer({ config = () => '', prepare = () => {}, confi
   };
 }
 
+/** Prepares a server with one ordinary account (for `startServer`'s `prepare`). */
+export function withAccount(person) {
+  return (env) => execFileSync(bin, ['user', 'add', person.name, '--email', person.email, '--password-stdin'],
+    { env, input: person.password + '\n', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Logs `person` in through the log-in form of `base`. */
+export async function logIn(page, base, person) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('User name').fill(person.name);
+  await page.getByLabel('Password').fill(person.password);
+  await Promise.all([page.waitForNavigation(), page.locator('main').getByRole('button', { name: 'Log in' }).click()]);
+}
+
 export async function launchBrowser() {
   mkdirSync(shots, { recursive: true });
   return chromium.launch({

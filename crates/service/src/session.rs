@@ -200,7 +200,7 @@ pub async fn start(
     state.store.create_session(&hash, user.id, expires).await?;
     state
         .store
-        .record_sign_in(user.id, almanac_store::SignInWay::Web)
+        .record_sign_ins(&[user.id], almanac_store::SignInWay::Web)
         .await?;
     let cookie = cookie_header(
         viewer.on_https(),
@@ -236,7 +236,40 @@ fn cookie_header(
     max_age: Option<i64>,
     same_site: &str,
 ) -> HeaderValue {
-    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    scoped_cookie_header(secure, name, value, "/", max_age, same_site)
+        .expect("cookie values are base64url")
+}
+
+/// A cookie for pages under `path` only (HttpOnly; Secure on https), for
+/// what a page remembers or shows once. `value` must be cookie-safe
+/// (percent-encode it); `max_age` 0 clears the cookie.
+pub fn scoped_cookie(
+    viewer: &Viewer,
+    (name, value): (&str, &str),
+    path: &str,
+    max_age: i64,
+    same_site: &str,
+) -> HeaderValue {
+    scoped_cookie_header(
+        viewer.on_https(),
+        name,
+        value,
+        path,
+        Some(max_age),
+        same_site,
+    )
+    .unwrap_or_else(|| HeaderValue::from_static(""))
+}
+
+fn scoped_cookie_header(
+    secure: bool,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+) -> Option<HeaderValue> {
+    let mut text = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
     if let Some(age) = max_age {
         text.push_str("; Max-Age=");
         text.push_str(&age.to_string());
@@ -244,7 +277,7 @@ fn cookie_header(
     if secure {
         text.push_str("; Secure");
     }
-    HeaderValue::from_str(&text).expect("cookie values are base64url")
+    HeaderValue::from_str(&text).ok()
 }
 
 /// The value of a cookie the request carries.

@@ -2,7 +2,7 @@
 //! the digest of it the database keeps.
 
 use crate::error::StoreError;
-use crate::handle::{now, Store};
+use crate::handle::{now, placeholders, Store};
 use crate::model::User;
 use crate::users::USER_COLUMNS;
 
@@ -110,10 +110,7 @@ impl Store {
     /// [`Store::record_sign_ins`]).
     pub async fn touch_app_passwords(&self, ids: &[i64]) -> Result<(), StoreError> {
         for chunk in ids.chunks(1000) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = placeholders(2, chunk.len());
             let sql = format!("UPDATE app_passwords SET last_used_at = $1 WHERE id IN ({list})");
             let mut query = sqlx::query(&sql).bind(now());
             for id in chunk {

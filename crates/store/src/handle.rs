@@ -123,3 +123,11 @@ pub fn hex(bytes: &[u8]) -> String {
 pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+/// `count` numbered parameters from `$first` on, for an `IN (...)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -2,7 +2,7 @@
 //! once, and the counts behind form rate limits.
 
 use crate::error::StoreError;
-use crate::handle::{now, Store};
+use crate::handle::{now, placeholders, Store};
 
 impl Store {
     /// Whether `holder` may run `job` now: it gets (or keeps) the job's
@@ -61,10 +61,7 @@ impl Store {
         keys: &[String],
         window: i64,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
-        let list = (0..keys.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = placeholders(2, keys.len());
         let sql = format!(
             "SELECT key, attempts, window_start FROM rate_windows WHERE window_start > $1 AND key IN ({list})"
         );

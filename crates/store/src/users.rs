@@ -1,7 +1,7 @@
 use crate::credentials;
 use crate::error::unique_violation;
 use crate::error::StoreError;
-use crate::handle::{now, Store};
+use crate::handle::{now, placeholders, Store};
 use crate::model::User;
 
 /// How long the name of a deleted account stays unavailable to others, as
@@ -202,22 +202,8 @@ impl Store {
         tx.commit().await
     }
 
-    /// Notes that the account just logged in on the web, or synced.
-    pub async fn record_sign_in(&self, user_id: i64, way: SignInWay) -> Result<(), StoreError> {
-        let column = match way {
-            SignInWay::Web => "last_web_sign_in",
-            SignInWay::Sync => "last_sync_sign_in",
-        };
-        sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2"))
-            .bind(now())
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Notes that these accounts just signed in (one statement per
-    /// thousand accounts: instances batch their notes).
+    /// Notes that these accounts just logged in on the web or synced (one
+    /// statement per thousand accounts: instances batch their sync notes).
     pub async fn record_sign_ins(
         &self,
         user_ids: &[i64],
@@ -228,10 +214,7 @@ impl Store {
             SignInWay::Sync => "last_sync_sign_in",
         };
         for chunk in user_ids.chunks(1000) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = placeholders(2, chunk.len());
             let sql = format!("UPDATE users SET {column} = $1 WHERE id IN ({list})");
             let mut query = sqlx::query(&sql).bind(now());
             for id in chunk {

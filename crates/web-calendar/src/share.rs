@@ -194,12 +194,8 @@ fn new_link_cookie(
     value: &str,
     max_age: i64,
 ) -> header::HeaderValue {
-    let secure = if viewer.on_https() { "; Secure" } else { "" };
-    let text = format!(
-        "{NEW_LINK_COOKIE}={value}; Path=/calendar/calendars/{}/share; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
-        urlencode(calendar)
-    );
-    header::HeaderValue::from_str(&text).unwrap_or_else(|_| header::HeaderValue::from_static(""))
+    let path = format!("/calendar/calendars/{}/share", urlencode(calendar));
+    session::scoped_cookie(viewer, (NEW_LINK_COOKIE, value), &path, max_age, "Strict")
 }
 
 /// Back to the share page, where the new addresses are shown once.

@@ -254,15 +254,16 @@ pub async fn view(
         }
     }
     let mut page = show_view(&state, &viewer, &headers, &scope, &query).await?;
-    let secure = if viewer.on_https() { "; Secure" } else { "" };
     for (name, value) in remember {
-        let cookie = format!(
-            "{name}={}; Path=/calendar; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
-            urlencode(&value)
+        let cookie = (name, urlencode(&value));
+        let cookie = session::scoped_cookie(
+            &viewer,
+            (cookie.0, &cookie.1),
+            "/calendar",
+            31_536_000,
+            "Lax",
         );
-        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
-            page.headers_mut().append(header::SET_COOKIE, value);
-        }
+        page.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(page)
 }

@@ -52,11 +52,7 @@ pub fn rows(
 
 /// The cookie that shows a new password once, or (`value` empty) clears it.
 pub fn new_cookie(viewer: &Viewer, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if viewer.on_https() { "; Secure" } else { "" };
-    let text = format!(
-        "{NEW_COOKIE}={value}; Path=/account; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    );
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    session::scoped_cookie(viewer, (NEW_COOKIE, value), "/account", max_age, "Strict")
 }
 
 pub fn has_new_cookie(headers: &HeaderMap) -> bool {
