@@ -163,6 +163,29 @@ def test_showing_only_some_calendars(site):
     assert review.path().startswith("/calendar/events/work/") and review.item() == "review@app.ics", review.href
 
 
+def test_forged_remembered_settings_change_nothing_they_should_not(site):
+    """The cookies that remember the view and the hidden calendars are the
+    browser's to change: odd values are ignored, never echoed, never an error."""
+    browser = alice_in_browser(site)
+    home = caldav_calendar(site, ALICE)
+    home.save_event(vevent("home@app", "Plumber", ":20260305T080000Z", ":20260305T090000Z"))
+    home.client.principal().make_calendar(name="Work", cal_id="work")
+    for view, hidden in [("<script>alert(1)</script>", "%%zz"), ("year", ",," + "x" * 5000),
+                         ("week%0d%0aSet-Cookie:%20a=b", "../../etc")]:
+        browser.cookies.set("almanac_view", view, domain="127.0.0.1", path="/calendar")
+        browser.cookies.set("almanac_hidden", hidden, domain="127.0.0.1", path="/calendar")
+        page = browser.get(site.url("/calendar?date=2026-03-05"), timeout=30)
+        assert page.status_code == 200, page.status_code
+        assert "<script>alert(1)" not in page.text
+        assert re.search(r'aria-current="page"[^>]*>Month<', page.text), "an unknown view is the month"
+        assert "Plumber" in page.text, "made-up calendar names hide nothing"
+    # A real calendar hidden by the cookie is hidden; the address's choice wins.
+    browser.cookies.set("almanac_view", "week", domain="127.0.0.1", path="/calendar")
+    browser.cookies.set("almanac_hidden", "calendar", domain="127.0.0.1", path="/calendar")
+    assert "Plumber" not in browser.get(site.url("/calendar?date=2026-03-05"), timeout=30).text
+    assert "Plumber" in browser.get(site.url("/calendar?date=2026-03-05&show=calendar"), timeout=30).text
+
+
 def test_moving_one_occurrence_on_the_web(site):
     browser = alice_in_browser(site)
     weekly_series(browser, site)
