@@ -97,7 +97,7 @@ async function login(page) {
 
 /**
  * The first calendar page a context opens: the browser's zone ends up in the
- * almanac_tz cookie (zone.js on an earlier page, or /static/calendar.js,
+ * almanac_tz cookie (zone.js on an earlier page, or /static/calendar/calendar.js,
  * which then reloads the page once).
  */
 async function firstCalendarVisit(context, page, address) {
@@ -140,11 +140,17 @@ function entry(day, title) {
 }
 
 test('a weekly event from the week view, one occurrence moved, in the month, week and agenda views', async () => {
-  owner = await browser.newContext({ viewport, timezoneId: zone });
+  const firstVisit = await browser.newContext({ viewport, timezoneId: zone });
+  const firstPage = await firstVisit.newPage();
+  await login(firstPage);
+  await firstCalendarVisit(firstVisit, firstPage, `${server.base}/calendar?view=week&date=2027-03-01`);
+  // From here on the server's own views: what the grid (grid.test.mjs)
+  // falls back to without JavaScript, in the same logged-in browser.
+  owner = await browser.newContext({ viewport, timezoneId: zone, javaScriptEnabled: false });
+  await owner.addCookies(await firstVisit.cookies());
+  await firstVisit.close();
   ownerPage = await owner.newPage();
   const page = ownerPage;
-  await login(page);
-  await firstCalendarVisit(owner, page, `${server.base}/calendar?view=week&date=2027-03-01`);
 
   let response = await page.goto(`${server.base}/calendar?view=week&date=2027-03-01`);
   assert.equal(response.status(), 200, 'the week view');

@@ -48,6 +48,17 @@ pub struct EventForm {
     /// The zone the reader asked for with `?tz=` (no script to set the
     /// cookie): carried back to the calendar after saving.
     pub view_tz: String,
+    /// The reminder's TRIGGER (see `details::REMINDER_CHOICES`), "" for
+    /// none, or "keep" for reminders another app set.
+    pub reminder: String,
+    /// Shown, never read from the form: who is invited, and the reminders
+    /// in words.
+    #[serde(skip)]
+    pub people: Vec<crate::details::Person>,
+    #[serde(skip)]
+    pub reminders: Vec<String>,
+    #[serde(skip)]
+    pub notice: String,
 }
 
 /// A checked event: what goes into the VEVENT.
@@ -60,6 +71,7 @@ pub struct EventData {
     pub timing: Timing,
     pub zone: Tz,
     pub rule: Option<String>,
+    pub reminder: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +160,9 @@ impl EventForm {
             }
         };
         let rule = self.rule(&mut errors, zone.unwrap_or(Tz::UTC), timing);
+        if !crate::details::is_reminder_choice(&self.reminder) {
+            errors.push("Choose a reminder from the list.");
+        }
         match (timing, zone) {
             (Some(timing), Some(zone)) if errors.is_empty() => Ok(EventData {
                 title: title.to_owned(),
@@ -157,6 +172,7 @@ impl EventForm {
                 timing,
                 zone,
                 rule,
+                reminder: self.reminder.clone(),
             }),
             _ => Err(errors),
         }
@@ -224,7 +240,7 @@ impl EventForm {
     }
 }
 
-fn stamp() -> String {
+pub(crate) fn stamp() -> String {
     Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
 }
 
@@ -309,6 +325,7 @@ fn apply(event: &mut Component, data: &EventData, with_rule: bool) {
             event.properties.push(Property::new("RRULE", rule.clone()));
         }
     }
+    crate::details::set_reminder(event, &data.reminder);
 }
 
 /// DTSTART and DTEND (exclusive end day for all-day events).
@@ -337,21 +354,38 @@ fn times(data: &EventData) -> (Property, Property) {
     }
 }
 
-fn bump_sequence(event: &mut Component) {
+pub(crate) fn bump_sequence(event: &mut Component) {
     let next = event
         .property("SEQUENCE")
         .and_then(|p| p.value.trim().parse::<i64>().ok())
         .map_or(1, |n| n + 1);
-    event
-        .properties
-        .retain(|p| !p.name.eq_ignore_ascii_case("SEQUENCE"));
-    event
-        .properties
-        .push(Property::new("SEQUENCE", next.to_string()));
+    set_in_place(event, Property::new("SEQUENCE", next.to_string()));
+}
+
+/// Replaces the first property called like `property` where it stands (and
+/// drops any repeat of it), or appends it.
+pub(crate) fn set_in_place(component: &mut Component, property: Property) {
+    let name = property.name.clone();
+    let mut slot = Some(property);
+    component.properties.retain_mut(|p| {
+        if !p.name.eq_ignore_ascii_case(&name) {
+            return true;
+        }
+        match slot.take() {
+            Some(new) => {
+                *p = new;
+                true
+            }
+            None => false,
+        }
+    });
+    if let Some(new) = slot {
+        component.properties.push(new);
+    }
 }
 
 /// The master component (the one without RECURRENCE-ID) of the object.
-fn master_index(calendar: &Component, kind: &str) -> Option<usize> {
+pub(crate) fn master_index(calendar: &Component, kind: &str) -> Option<usize> {
     calendar
         .components
         .iter()
@@ -372,7 +406,12 @@ pub fn edit_series(calendar: &mut Component, data: &EventData) -> bool {
 /// The value a RECURRENCE-ID or EXDATE must have to name the occurrence
 /// that starts at `original` (UTC seconds), in the form of the master's
 /// DTSTART (a date, a UTC time, or a local time with its TZID).
-fn occurrence_id(master: &Component, original: i64, name: &str, floating: Tz) -> Option<Property> {
+pub(crate) fn occurrence_id(
+    master: &Component,
+    original: i64,
+    name: &str,
+    floating: Tz,
+) -> Option<Property> {
     let start = master.property("DTSTART")?;
     let utc = Utc.timestamp_opt(original, 0).single()?;
     if start.param("VALUE") == Some("DATE") || start.value.len() == 8 {
@@ -405,6 +444,46 @@ fn same_value(a: &Property, b: &Property) -> bool {
     a.value == b.value
 }
 
+/// The override component of the occurrence `rid` names: found, or made
+/// as a copy of the master (at `index`) without its series properties.
+fn override_for(calendar: &mut Component, index: usize, rid: Property) -> usize {
+    let existing = calendar.components.iter().position(|c| {
+        c.is("VEVENT")
+            && c.property("RECURRENCE-ID")
+                .is_some_and(|r| same_value(r, &rid))
+    });
+    if let Some(position) = existing {
+        return position;
+    }
+    let mut copy = calendar.components[index].clone();
+    let series_only = ["RRULE", "RDATE", "EXDATE", "EXRULE"];
+    copy.properties
+        .retain(|p| !series_only.iter().any(|s| p.name.eq_ignore_ascii_case(s)));
+    copy.properties.push(rid);
+    calendar.components.push(copy);
+    calendar.components.len() - 1
+}
+
+/// The component a change to `occurrence` (or to the lone event, `None`)
+/// goes to: the master, or the occurrence's override (made if needed).
+pub fn target_for(
+    calendar: &mut Component,
+    occurrence: Option<i64>,
+    floating: Tz,
+) -> Option<usize> {
+    let index = master_index(calendar, "VEVENT")?;
+    let Some(original) = occurrence else {
+        return Some(index);
+    };
+    let rid = occurrence_id(
+        &calendar.components[index],
+        original,
+        "RECURRENCE-ID",
+        floating,
+    )?;
+    Some(override_for(calendar, index, rid))
+}
+
 /// One occurrence takes the new data: its override is made or updated.
 pub fn edit_occurrence(
     calendar: &mut Component,
@@ -412,32 +491,8 @@ pub fn edit_occurrence(
     data: &EventData,
     floating: Tz,
 ) -> bool {
-    let Some(index) = master_index(calendar, "VEVENT") else {
+    let Some(position) = target_for(calendar, Some(original), floating) else {
         return false;
-    };
-    let Some(rid) = occurrence_id(
-        &calendar.components[index],
-        original,
-        "RECURRENCE-ID",
-        floating,
-    ) else {
-        return false;
-    };
-    let existing = calendar.components.iter().position(|c| {
-        c.is("VEVENT")
-            && c.property("RECURRENCE-ID")
-                .is_some_and(|r| same_value(r, &rid))
-    });
-    let position = if let Some(position) = existing {
-        position
-    } else {
-        let mut copy = calendar.components[index].clone();
-        let series_only = ["RRULE", "RDATE", "EXDATE", "EXRULE"];
-        copy.properties
-            .retain(|p| !series_only.iter().any(|s| p.name.eq_ignore_ascii_case(s)));
-        copy.properties.push(rid);
-        calendar.components.push(copy);
-        calendar.components.len() - 1
     };
     let occurrence = &mut calendar.components[position];
     apply(occurrence, data, false);
@@ -465,6 +520,25 @@ pub fn delete_occurrence(calendar: &mut Component, original: i64, floating: Tz) 
         bump_sequence(master);
     }
     true
+}
+
+/// A copy of a calendar object under a new UID: each component (the series
+/// and its overrides) keeps everything but its UID, stamps and sequence.
+pub fn duplicate(calendar: &Component, uid: &str) -> Component {
+    let mut copy = calendar.clone();
+    for component in copy
+        .components
+        .iter_mut()
+        .filter(|c| c.property("UID").is_some())
+    {
+        set_in_place(component, Property::new("UID", uid));
+        set_in_place(component, Property::new("DTSTAMP", stamp()));
+        if component.property("CREATED").is_some() {
+            set_in_place(component, Property::new("CREATED", stamp()));
+        }
+        set_in_place(component, Property::new("SEQUENCE", "0"));
+    }
+    copy
 }
 
 /// A new task with an optional due date.
@@ -561,6 +635,9 @@ pub fn form_for(
     if let Some(rule) = component.property("RRULE") {
         fill_rule(&mut form, &rule.value);
     }
+    form.reminder = crate::details::reminder_choice(component);
+    form.people = crate::details::people(component);
+    form.reminders = crate::details::reminders(component);
     form
 }
 

@@ -2,6 +2,7 @@
 //! for the owner and for a share link's visitor.
 
 use crate::editor::{self, EventForm};
+use crate::following;
 use crate::occurrences::{self, Detail};
 use crate::scope::{reader_zone, store_object, urlencode, write_refused, Scope};
 use crate::view::zone_names;
@@ -41,6 +42,7 @@ struct EventPage<'a> {
     /// A share link's visitor: no "private" choice (a private event would
     /// vanish from the link that made it).
     visitor: bool,
+    reminder_choices: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +51,11 @@ pub struct NewQuery {
     date: String,
     calendar: String,
     tz: String,
+    /// Times picked on the grid (HH:MM), the last day, and "yes" for all day.
+    start: String,
+    end: String,
+    end_date: String,
+    all_day: String,
 }
 
 pub async fn new_event_form(
@@ -71,6 +78,14 @@ pub(crate) fn show_new_form(
     let zone = reader_zone(headers, &query.tz);
     let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d")
         .unwrap_or_else(|_| chrono::Utc::now().with_timezone(&zone).date_naive());
+    let time = |text: &str, default: &str| {
+        chrono::NaiveTime::parse_from_str(text, "%H:%M")
+            .map_or_else(|_| default.to_owned(), |t| t.format("%H:%M").to_string())
+    };
+    let end_date = NaiveDate::parse_from_str(&query.end_date, "%Y-%m-%d")
+        .ok()
+        .filter(|d| *d >= date)
+        .unwrap_or(date);
     let form = EventForm {
         calendar: if query.calendar.is_empty() {
             scope
@@ -81,13 +96,19 @@ pub(crate) fn show_new_form(
             query.calendar.clone()
         },
         start_date: date.format("%Y-%m-%d").to_string(),
-        end_date: date.format("%Y-%m-%d").to_string(),
-        start_time: "09:00".to_owned(),
-        end_time: "10:00".to_owned(),
+        end_date: end_date.format("%Y-%m-%d").to_string(),
+        start_time: time(&query.start, "09:00"),
+        end_time: time(&query.end, "10:00"),
+        all_day: if query.all_day == "yes" {
+            "yes".to_owned()
+        } else {
+            String::new()
+        },
         tz: zone.name().to_owned(),
         repeat: "none".to_owned(),
         ends: "never".to_owned(),
         view_tz: query.tz.clone(),
+        reminder: crate::details::NO_REMINDER.to_owned(),
         ..EventForm::default()
     };
     event_page(state, viewer, scope, StatusCode::OK, Vec::new(), form, None)
@@ -163,6 +184,7 @@ fn event_page(
                 .collect(),
             zones: zone_names(),
             visitor: scope.is_visitor(),
+            reminder_choices: crate::details::REMINDER_CHOICES,
         },
     );
     scope.log(page, viewer, None)
@@ -173,6 +195,8 @@ fn event_page(
 pub struct OccurrenceQuery {
     occurrence: String,
     tz: String,
+    /// "duplicated": the form shows the copy just made.
+    done: String,
 }
 
 pub async fn edit_event_form(
@@ -266,6 +290,9 @@ pub(crate) async fn show_edit_form(
     );
     calendar.clone_into(&mut form.calendar);
     form.view_tz.clone_from(&query.tz);
+    if query.done == "duplicated" {
+        "This is the copy: change what you need and save.".clone_into(&mut form.notice);
+    }
     let recurring = instance.recurrence_id.is_some();
     if recurring {
         // The master's rule shows in the form for "the whole series".
@@ -372,7 +399,7 @@ pub(crate) async fn save_new_event(
     )
     .await
     {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(message) => return Ok(write_refused(state, viewer, &message)),
     }
     let back = redirect(&back_to_week(scope, &form, "saved"));
@@ -435,31 +462,17 @@ pub(crate) async fn save_existing_event(
     let zone = reader_zone(headers, &form.view_tz);
     let occurrence = form.occurrence.parse::<i64>().ok();
     let one = form.scope == "this" && occurrence.is_some();
-    let done = if form.action == "delete" {
-        "deleted"
-    } else {
-        "saved"
-    };
-    let back = redirect(&back_to_week(scope, &form, done));
+    let back = redirect(&back_to_week(scope, &form, done_word(&form.action)));
+    let following = form.scope == "following" && occurrence.is_some();
     if form.action == "delete" {
         if one {
             editor::delete_occurrence(&mut parsed, occurrence.unwrap_or_default(), zone);
+        } else if following
+            && following::end_before(&mut parsed, occurrence.unwrap_or_default(), zone)
+        {
+            // The series now ends before this occurrence.
         } else {
-            state
-                .store
-                .delete_item(
-                    collection.id,
-                    item,
-                    &WriteCondition::IfMatch(etag),
-                    scope.origin(),
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::PreconditionFailed | StoreError::NotFound => {
-                        write_refused(state, viewer, "The event changed meanwhile.")
-                    }
-                    other => guard.store_error(&other),
-                })?;
+            delete_whole(state, viewer, scope, &collection, (item, etag)).await?;
             return Ok(scope.log(back, viewer, Some(ItemKind::Event)));
         }
     } else {
@@ -478,6 +491,25 @@ pub(crate) async fn save_existing_event(
                 ));
             }
         };
+        if following {
+            let mut ended = parsed.clone();
+            if following::end_before(&mut ended, occurrence.unwrap_or_default(), zone) {
+                let done = split_series(
+                    state,
+                    scope,
+                    &collection,
+                    (item, &etag),
+                    &parsed,
+                    ended,
+                    &data,
+                )
+                .await;
+                return Ok(match done {
+                    Ok(()) => scope.log(back, viewer, Some(ItemKind::Event)),
+                    Err(message) => write_refused(state, viewer, &message),
+                });
+            }
+        }
         let changed = if one {
             editor::edit_occurrence(&mut parsed, occurrence.unwrap_or_default(), &data, zone)
         } else {
@@ -504,4 +536,130 @@ pub(crate) async fn save_existing_event(
         return Ok(write_refused(state, viewer, &message));
     }
     Ok(scope.log(back, viewer, Some(ItemKind::Event)))
+}
+
+/// What the calendar says after the form's `action`.
+fn done_word(action: &str) -> &'static str {
+    if action == "delete" {
+        "deleted"
+    } else {
+        "saved"
+    }
+}
+
+/// Deletes the whole event, if it is still as it was read.
+async fn delete_whole(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    collection: &Collection,
+    (item, etag): (&str, String),
+) -> Result<(), Response> {
+    state
+        .store
+        .delete_item(
+            collection.id,
+            item,
+            &WriteCondition::IfMatch(etag),
+            scope.origin(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::PreconditionFailed | StoreError::NotFound => {
+                write_refused(state, viewer, "The event changed meanwhile.")
+            }
+            other => Guard::new(state, viewer).store_error(&other),
+        })
+}
+
+/// "This and following": the new series is written first, then the old one
+/// ends before it; if the old one changed meanwhile, the new one goes again,
+/// so nothing is lost or doubled.
+async fn split_series(
+    state: &AppState,
+    scope: &Scope,
+    collection: &Collection,
+    (item, etag): (&str, &str),
+    series: &Component,
+    ended: Component,
+    data: &editor::EventData,
+) -> Result<(), String> {
+    let uid = editor::new_uid();
+    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    let new = following::new_series(series, &uid, data)
+        .ok_or_else(|| "This event cannot be edited here.".to_owned())?;
+    store_object(
+        state,
+        scope,
+        collection,
+        &name,
+        &new,
+        WriteCondition::IfAbsent,
+    )
+    .await?;
+    if let Err(message) = store_object(
+        state,
+        scope,
+        collection,
+        item,
+        &ended,
+        WriteCondition::IfMatch(etag.to_owned()),
+    )
+    .await
+    {
+        let _ = state
+            .store
+            .delete_item(
+                collection.id,
+                &name,
+                &WriteCondition::Always,
+                scope.origin(),
+            )
+            .await;
+        return Err(message);
+    }
+    Ok(())
+}
+
+/// `POST /calendar/events/{calendar}/{item}/duplicate`: a copy of the event
+/// (a new UID, everything else the same) in the same calendar, opened in
+/// its form.
+pub async fn duplicate_event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((calendar, item)): Path<(String, String)>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let (collection, parsed, _) = load_event(&state, &viewer, &scope, (&calendar, &item)).await?;
+    let uid = editor::new_uid();
+    let copy = editor::duplicate(&parsed, &uid);
+    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    if let Err(message) = store_object(
+        &state,
+        &scope,
+        &collection,
+        &name,
+        &copy,
+        WriteCondition::IfAbsent,
+    )
+    .await
+    {
+        return Ok(write_refused(&state, &viewer, &message));
+    }
+    let to = format!(
+        "{}/events/{}/{}?done=duplicated",
+        scope.base,
+        urlencode(&calendar),
+        urlencode(&name)
+    );
+    Ok(scope.log(redirect(&to), &viewer, Some(ItemKind::Event)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf: String,
 }

@@ -16,10 +16,14 @@
 // `?` can stop a form at its first failed check.
 #![allow(clippy::result_large_err)]
 
+mod details;
 mod editor;
 mod events;
+mod following;
+mod grid;
 mod manage;
 mod occurrences;
+mod reschedule;
 mod scope;
 mod share;
 mod tasks;
@@ -35,11 +39,19 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/calendar", get(view::view))
+        .route("/calendar/feed", get(grid::feed))
+        .route("/calendar/api/reschedule", post(grid::reschedule_event))
+        .route("/calendar/api/delete", post(grid::delete_event))
+        .route("/calendar/api/restore", post(grid::restore_event))
         .route("/calendar/new", get(events::new_event_form))
         .route("/calendar/events", post(events::create_event))
         .route(
             "/calendar/events/{calendar}/{item}",
             get(events::edit_event_form).post(events::update_event),
+        )
+        .route(
+            "/calendar/events/{calendar}/{item}/duplicate",
+            post(events::duplicate_event),
         )
         .route(
             "/calendar/tasks",
@@ -84,16 +96,30 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// `/static/calendar.js`: the small script of the calendar pages (the
-/// reader's zone, hidden calendars). It needs no session.
+/// The calendar pages' scripts and the vendored calendar component
+/// (EventCalendar, MIT, in `static/vendor/`): served from the binary, no
+/// CDN. They need no session.
 #[allow(clippy::unused_async)] // an axum handler, routed by the shell
-pub async fn script() -> Response {
+pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (kind, body) = match name.as_str() {
+        "calendar.js" => ("text/javascript", include_str!("../static/calendar.js")),
+        "grid.js" => ("text/javascript", include_str!("../static/grid.js")),
+        "event-calendar.js" => (
+            "text/javascript",
+            include_str!("../static/vendor/event-calendar.min.js"),
+        ),
+        "event-calendar.css" => (
+            "text/css",
+            include_str!("../static/vendor/event-calendar.min.css"),
+        ),
+        _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    };
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CONTENT_TYPE, format!("{kind}; charset=utf-8")),
+            (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
         ],
-        include_str!("../static/calendar.js"),
+        body,
     )
         .into_response()
 }

@@ -35,6 +35,11 @@ pub struct Entry {
     pub recurrence_id: Option<i64>,
     /// Details withheld: the reader sees "Busy".
     pub hidden: bool,
+    /// The stored object's ETag, for a safe write back.
+    pub etag: String,
+    pub description: String,
+    pub people: Vec<crate::details::Person>,
+    pub reminders: Vec<String>,
 }
 
 impl Entry {
@@ -160,6 +165,22 @@ pub async fn entries(
                     recurring: instance.recurrence_id.is_some(),
                     recurrence_id: instance.recurrence_id,
                     hidden,
+                    etag: item.meta.etag.clone(),
+                    description: if hidden {
+                        String::new()
+                    } else {
+                        text_value(component, "DESCRIPTION")
+                    },
+                    people: if hidden {
+                        Vec::new()
+                    } else {
+                        crate::details::people(component)
+                    },
+                    reminders: if detail == Detail::Full {
+                        crate::details::reminders(component)
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
         }
@@ -227,6 +248,10 @@ mod tests {
             recurring: false,
             recurrence_id: None,
             hidden: false,
+            etag: String::new(),
+            description: String::new(),
+            people: Vec::new(),
+            reminders: Vec::new(),
         };
         assert!(entry.touches(day(2)));
         assert!(!entry.touches(day(3)));

@@ -157,7 +157,7 @@ pub(crate) fn urlencode(text: &str) -> String {
 }
 
 /// Validates and writes a calendar object as the scope's writer (web or
-/// share), exactly as a sync client's PUT would be checked.
+/// share), exactly as a sync client's PUT would be checked; its new ETag.
 pub(crate) async fn store_object(
     state: &AppState,
     scope: &Scope,
@@ -165,7 +165,7 @@ pub(crate) async fn store_object(
     name: &str,
     object: &Component,
     condition: WriteCondition,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let owner = share_link::acting_owner(&scope.owner);
     let writer = Writer {
         state,
@@ -188,7 +188,7 @@ pub(crate) async fn store_object(
     writer
         .write(calendar, name, &item, &condition)
         .await
-        .map(|_| ())
+        .map(|outcome| outcome.etag)
         .map_err(|e| e.message)
 }
 

@@ -113,6 +113,7 @@ fn period(view: &str, date: NaiveDate) -> (NaiveDate, i64, NaiveDate, NaiveDate)
                 date + Duration::days(7),
             )
         }
+        "day" => (date, 1, date - Duration::days(1), date + Duration::days(1)),
         "agenda" => (
             date,
             30,
@@ -142,6 +143,7 @@ fn heading(scope: &Scope, view: &str, date: NaiveDate, first: NaiveDate) -> Stri
     let when = match view {
         "month" => date.format("%B %Y").to_string(),
         "week" => format!("Week of {}", first.format("%-d %B %Y")),
+        "day" => first.format("%A %-d %B %Y").to_string(),
         _ => format!("From {}", first.format("%-d %B %Y")),
     };
     format!("{whose}: {when}")
@@ -203,6 +205,12 @@ struct ViewPage<'a> {
     busy_only: bool,
     ics_href: String,
     zones: &'static [&'static str],
+    /// For the time grid (`grid.js`): the calendars shown, and the reader
+    /// zone's offset from UTC now (for the now-line).
+    show: String,
+    offset: String,
+    /// Where events made on the grid go.
+    default_calendar: String,
 }
 
 /// Zone names for the zone form (all of the IANA database).
@@ -228,7 +236,7 @@ pub async fn view(
     let mut remember = Vec::new();
     if query.view.is_empty() {
         query.view = session::cookie(&headers, VIEW_COOKIE).unwrap_or_default();
-    } else if matches!(query.view.as_str(), "month" | "week" | "agenda") {
+    } else if matches!(query.view.as_str(), "month" | "week" | "day" | "agenda") {
         remember.push((VIEW_COOKIE, query.view.clone()));
     }
     if chosen {
@@ -279,11 +287,10 @@ pub(crate) async fn show_view(
     let zone = reader_zone(headers, &query.tz);
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
     let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d").unwrap_or(today);
-    let view = match query.view.as_str() {
-        "week" => "week",
-        "agenda" => "agenda",
-        _ => "month",
-    };
+    let view = ["week", "day", "agenda"]
+        .into_iter()
+        .find(|v| *v == query.view)
+        .unwrap_or("month");
     let hidden = query.hidden(scope);
     let shown: Vec<Collection> = scope
         .calendars
@@ -365,9 +372,22 @@ pub(crate) async fn show_view(
                 String::new()
             },
             zones: zone_names(),
+            show: query.show.clone(),
+            offset: chrono::Utc::now()
+                .with_timezone(&zone)
+                .format("%:z")
+                .to_string(),
+            default_calendar: default_event_calendar(scope),
         },
     );
     Ok(scope.log(page, viewer, None))
+}
+
+fn default_event_calendar(scope: &Scope) -> String {
+    scope
+        .default_calendar("VEVENT")
+        .map(|c| c.path.clone())
+        .unwrap_or_default()
 }
 
 fn day_view(

@@ -35,7 +35,7 @@ pub fn router(state: AppState, log: Option<Arc<access_log::AccessLog>>) -> Route
         .route("/healthz", get(healthz))
         .route("/static/site.css", get(page::stylesheet))
         .route("/static/logo.svg", get(page::logo))
-        .route("/static/calendar.js", get(almanac_web_calendar::script))
+        .route("/static/calendar/{name}", get(almanac_web_calendar::asset))
         .route("/static/zone.js", get(page::zone_script))
         .route("/favicon.ico", get(page::favicon))
         .layer(axum::middleware::from_fn_with_state(
