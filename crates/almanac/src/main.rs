@@ -257,6 +257,7 @@ async fn serve(config: almanac_service::Config) -> Result<()> {
     spawn_metrics_collection(store.clone(), &config);
     let state = AppState::new(store.clone(), config).map_err(anyhow::Error::msg)?;
     tokio::spawn(state.auth.clone().follow_credential_changes());
+    tokio::spawn(almanac_service::search_words::fill_missing(store.clone()));
     if !state.config.status_listen.is_empty() {
         let status_listener = almanac_web::server::bind(&state.config.status_listen)
             .await

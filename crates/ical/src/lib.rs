@@ -38,6 +38,7 @@ pub mod timezone;
 mod value;
 mod vtimezone;
 mod windows_zones;
+mod words;
 pub mod zone_definition;
 
 pub use bundle::{merge_calendars, split_calendar, SplitItem, PRODID};
@@ -51,6 +52,7 @@ pub use retrieval::{render, CompSelector, DataRequest};
 pub use span::{Instance, TimeSpan};
 pub use timezone::EvalContext;
 pub use value::{escape_text, forbidden_control, unescape_text};
+pub use words::search_text;
 
 #[cfg(test)]
 mod test_data;

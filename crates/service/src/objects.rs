@@ -105,6 +105,7 @@ impl Writer<'_> {
             ));
         }
         Ok(CalendarIndex {
+            search_text: almanac_ical::search_text(&object.calendar),
             uid: object.uid,
             component: component.to_owned(),
             start: object.span.start,

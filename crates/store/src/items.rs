@@ -5,7 +5,8 @@ use crate::model::{Change, Item, ItemMeta, NewItem, Origin, PutOutcome, WriteCon
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-const META_COLUMNS: &str = "name, content_type, etag, size, component, revision, modified_at";
+pub(crate) const META_COLUMNS: &str =
+    "name, content_type, etag, size, component, revision, modified_at";
 
 impl Store {
     /// Every member of a collection, without their data (PROPFIND Depth 1).
@@ -156,13 +157,13 @@ impl Store {
         let index = item.calendar.as_ref();
         sqlx::query(
             "INSERT INTO items (collection_id, name, content_type, etag, data, size, uid, \
-             component, start_utc, end_utc, revision, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             component, start_utc, end_utc, revision, modified_at, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (collection_id, name) DO UPDATE SET content_type = excluded.content_type, \
              etag = excluded.etag, data = excluded.data, size = excluded.size, uid = excluded.uid, \
              component = excluded.component, start_utc = excluded.start_utc, \
              end_utc = excluded.end_utc, revision = excluded.revision, \
-             modified_at = excluded.modified_at",
+             modified_at = excluded.modified_at, search_text = excluded.search_text",
         )
         .bind(collection_id)
         .bind(name)
@@ -176,6 +177,7 @@ impl Store {
         .bind(index.map(|i| i.end))
         .bind(revision)
         .bind(now())
+        .bind(index.map(|i| i.search_text.clone()))
         .execute(&mut *tx)
         .await?;
         log_change(&mut tx, collection_id, name, revision, false, item.origin).await?;
@@ -325,7 +327,7 @@ fn unpack_meta(record: &str) -> Result<ItemMeta, StoreError> {
     })
 }
 
-fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item, StoreError> {
+pub(crate) fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item, StoreError> {
     Ok(Item {
         meta: ItemMeta {
             name: row.try_get("name")?,

@@ -75,10 +75,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_rate_windows.sql"),
         postgres: include_str!("../migrations/postgres/0013_rate_windows.sql"),
     },
+    Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/sqlite/0014_item_search.sql"),
+        postgres: include_str!("../migrations/postgres/0014_item_search.sql"),
+    },
 ];
 
 /// The schema version this build writes and expects.
-pub const LATEST_VERSION: i64 = 13;
+pub const LATEST_VERSION: i64 = 14;
 
 /// Where a database stands against this build's migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -124,6 +124,8 @@ pub struct CalendarIndex {
     /// UTC bounds of the whole recurrence set (i64::MIN/MAX when unbounded).
     pub start: i64,
     pub end: i64,
+    /// The words the web calendar's search finds the object by.
+    pub search_text: String,
 }
 
 #[derive(Debug, Clone)]

@@ -54,6 +54,7 @@ fn index(uid: &str, start: i64) -> CalendarIndex {
         component: "VEVENT".to_owned(),
         start,
         end: start + 3600,
+        search_text: format!("Meeting {uid}\nRoom 4"),
     }
 }
 
@@ -98,7 +99,147 @@ on_both_backends!(
     deletions_keep_a_bounded_number_of_tombstones,
     job_leases_give_one_holder_at_a_time,
     credential_changes_are_recorded_with_the_change,
+    search_finds_words_in_ones_own_calendars_only,
 );
+
+async fn search_finds_words_in_ones_own_calendars_only(store: Store) {
+    store.migrate().await.unwrap();
+    let ann = store
+        .create_user("ann", "a@example.org", "h", false)
+        .await
+        .unwrap();
+    let ben = store
+        .create_user("ben", "b@example.org", "h", false)
+        .await
+        .unwrap();
+    let work = store
+        .create_collection(ann.id, &NewCollection::calendar("work", None))
+        .await
+        .unwrap();
+    let theirs = store
+        .create_collection(ben.id, &NewCollection::calendar("home", None))
+        .await
+        .unwrap();
+    let put = |collection: i64, name: &str, uid: &str, words: &str| {
+        let store = store.clone();
+        let (name, uid, words) = (name.to_owned(), uid.to_owned(), words.to_owned());
+        async move {
+            let data = event(&uid, "20260101T100000Z");
+            let mut idx = index(&uid, 1_767_261_600);
+            idx.search_text = words;
+            let item = NewItem {
+                content_type: "text/calendar",
+                data: data.as_bytes(),
+                calendar: Some(idx),
+                origin: almanac_store::Origin::Sync,
+            };
+            store
+                .put_item(collection, &name, &item, &WriteCondition::Always, 100)
+                .await
+                .unwrap();
+        }
+    };
+    put(work.id, "a.ics", "a", "Lunch with Ana\nCafé Müller").await;
+    put(work.id, "b.ics", "b", "Dentist").await;
+    put(theirs.id, "c.ics", "c", "Lunch with Ben").await;
+    let names = |found: Vec<(i64, almanac_store::Item)>| {
+        found
+            .into_iter()
+            .map(|(c, i)| (c, i.meta.name))
+            .collect::<Vec<_>>()
+    };
+    let words = almanac_store::query_words;
+    let found = store
+        .search_items(&[work.id], &words("lunch"), 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(found),
+        [(work.id, "a.ics".to_owned())],
+        "Ben's lunch is not Ann's"
+    );
+    let found = store
+        .search_items(&[work.id], &words("LUN ana"), 50)
+        .await
+        .unwrap();
+    assert_eq!(names(found).len(), 1, "prefixes, any case, every word");
+    let found = store
+        .search_items(&[work.id], &words("lunch ben"), 50)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "every word must match");
+    let found = store
+        .search_items(&[work.id], &words("\" OR * NEAR("), 50)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "syntax is not passed through");
+    // A new version replaces the words; a deleted object is not found.
+    put(work.id, "a.ics", "a", "Breakfast with Ana").await;
+    assert!(store
+        .search_items(&[work.id], &words("lunch"), 50)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .search_items(&[work.id], &words("breakfast"), 50)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store
+        .delete_item(
+            work.id,
+            "a.ics",
+            &WriteCondition::Always,
+            almanac_store::Origin::Sync,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .search_items(&[work.id], &words("breakfast"), 50)
+        .await
+        .unwrap()
+        .is_empty());
+    // Objects from before the index: found once their words are filled in.
+    assert!(store
+        .items_without_search_text(10)
+        .await
+        .unwrap()
+        .is_empty());
+    put(work.id, "old.ics", "old", "").await;
+    sqlx_null_search_text(&store, work.id).await;
+    let missing = store.items_without_search_text(10).await.unwrap();
+    assert_eq!(missing.len(), 1);
+    store
+        .set_search_texts(&[(missing[0].0, "Old planning".to_owned())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .search_items(&[work.id], &words("planning"), 50)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .items_without_search_text(10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Makes `old.ics` look written before search existed.
+async fn sqlx_null_search_text(store: &Store, collection: i64) {
+    store
+        .execute_raw(&format!(
+            "UPDATE items SET search_text = NULL WHERE collection_id = {collection} AND name = 'old.ics'"
+        ))
+        .await
+        .unwrap();
+}
 
 async fn job_leases_give_one_holder_at_a_time(store: Store) {
     store.migrate().await.unwrap();
@@ -186,11 +327,11 @@ async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
@@ -758,7 +899,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
 
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
@@ -1196,7 +1337,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     let before = snapshot(&store).await;
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
@@ -1241,7 +1382,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":13"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":14"#),
         "{header}"
     );
 }
@@ -1270,7 +1411,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     store.execute_raw("DROP TABLE incidents").await.unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
 }
 

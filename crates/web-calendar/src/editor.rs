@@ -559,6 +559,61 @@ pub fn new_task(uid: &str, title: &str, due: Option<NaiveDate>) -> Component {
     task
 }
 
+/// What the task form edits.
+pub struct TaskEdit<'a> {
+    pub title: &'a str,
+    pub due: Option<NaiveDate>,
+    pub notes: &'a str,
+    /// RFC 5545 PRIORITY: 1 high, 5 medium, 9 low, 0 none.
+    pub priority: u8,
+}
+
+/// The task takes the form's title, due date, notes and priority; a due
+/// time another app set stays when the day is the same.
+pub fn edit_task(calendar: &mut Component, edit: &TaskEdit<'_>) -> bool {
+    let Some(index) = master_index(calendar, "VTODO") else {
+        return false;
+    };
+    let task = &mut calendar.components[index];
+    set_in_place(
+        task,
+        Property::new("SUMMARY", almanac_ical::escape_text(edit.title)),
+    );
+    let same_day = |p: &Property| {
+        p.value.get(..8) == edit.due.map(|d| d.format("%Y%m%d").to_string()).as_deref()
+    };
+    match edit.due {
+        Some(_) if task.property("DUE").is_some_and(same_day) => {}
+        Some(due) => set_in_place(
+            task,
+            Property::new("DUE", due.format("%Y%m%d").to_string()).with_param("VALUE", "DATE"),
+        ),
+        None => task
+            .properties
+            .retain(|p| !p.name.eq_ignore_ascii_case("DUE")),
+    }
+    let notes = edit.notes.trim();
+    if notes.is_empty() {
+        task.properties
+            .retain(|p| !p.name.eq_ignore_ascii_case("DESCRIPTION"));
+    } else {
+        set_in_place(
+            task,
+            Property::new("DESCRIPTION", almanac_ical::escape_text(notes)),
+        );
+    }
+    if edit.priority == 0 {
+        task.properties
+            .retain(|p| !p.name.eq_ignore_ascii_case("PRIORITY"));
+    } else {
+        set_in_place(task, Property::new("PRIORITY", edit.priority.to_string()));
+    }
+    set_in_place(task, Property::new("DTSTAMP", stamp()));
+    set_in_place(task, Property::new("LAST-MODIFIED", stamp()));
+    bump_sequence(task);
+    true
+}
+
 /// Marks the task done or open again, as clients do.
 pub fn set_task_done(calendar: &mut Component, done: bool) -> bool {
     let Some(index) = master_index(calendar, "VTODO") else {

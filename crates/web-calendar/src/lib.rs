@@ -23,8 +23,10 @@ mod following;
 mod grid;
 mod manage;
 mod occurrences;
+mod quick;
 mod reschedule;
 mod scope;
+mod search;
 mod share;
 mod tasks;
 mod view;
@@ -40,6 +42,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/calendar", get(view::view))
         .route("/calendar/feed", get(grid::feed))
+        .route("/calendar/search", get(search::search))
+        .route("/calendar/quick", post(search::quick_add))
         .route("/calendar/api/reschedule", post(grid::reschedule_event))
         .route("/calendar/api/delete", post(grid::delete_event))
         .route("/calendar/api/restore", post(grid::restore_event))
@@ -60,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/calendar/tasks/{calendar}/{item}",
             post(tasks::task_action),
+        )
+        .route(
+            "/calendar/tasks/{calendar}/{item}/edit",
+            post(tasks::edit_task),
         )
         .route(
             "/calendar/calendars",

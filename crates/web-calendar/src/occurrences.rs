@@ -79,6 +79,22 @@ pub struct Task {
     pub done: bool,
     /// Open and due before today (the reader's today, set by the page).
     pub overdue: bool,
+    pub notes: String,
+    /// RFC 5545 PRIORITY (1 high … 9 low), 0 for none.
+    pub priority: u8,
+    pub etag: String,
+}
+
+impl Task {
+    /// The priority in words, or "" for none.
+    pub fn priority_text(&self) -> &'static str {
+        match self.priority {
+            1..=4 => "high",
+            5 => "medium",
+            6..=9 => "low",
+            _ => "",
+        }
+    }
 }
 
 /// Limits for parsing stored objects: they were validated when written.
@@ -219,6 +235,13 @@ pub async fn tasks(store: &Store, calendars: &[Collection]) -> Result<Vec<Task>,
                     .property("STATUS")
                     .is_some_and(|s| s.value.eq_ignore_ascii_case("COMPLETED")),
                 overdue: false,
+                notes: text_value(todo, "DESCRIPTION"),
+                priority: todo
+                    .property("PRIORITY")
+                    .and_then(|p| p.value.trim().parse().ok())
+                    .filter(|p| *p <= 9)
+                    .unwrap_or(0),
+                etag: item.meta.etag.clone(),
             });
         }
     }

@@ -191,6 +191,101 @@ pub struct TaskAction {
     action: String,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TaskEditForm {
+    csrf: String,
+    etag: String,
+    title: String,
+    due: String,
+    notes: String,
+    /// high, medium, low or "" (none)
+    priority: String,
+}
+
+/// `POST /calendar/tasks/{calendar}/{item}/edit`: title, due date, notes
+/// and priority, written if the task is still as the list showed it.
+pub async fn edit_task(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((calendar, item)): Path<(String, String)>,
+    Form(form): Form<TaskEditForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let title = form.title.trim();
+    let mut errors = Vec::new();
+    if title.is_empty() || title.chars().count() > 500 || form.notes.chars().count() > 10_000 {
+        errors.push("Give the task a title (at most 500 characters) and notes of at most 10,000.");
+    }
+    if almanac_ical::forbidden_control(title).is_some()
+        || almanac_ical::forbidden_control(&form.notes).is_some()
+    {
+        errors.push(crate::editor::CONTROL_CHARACTERS);
+    }
+    let due = match form.due.trim() {
+        "" => None,
+        text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .or_else(|| {
+                errors.push("Give the due date as a date.");
+                None
+            }),
+    };
+    let priority = match form.priority.as_str() {
+        "high" => 1,
+        "medium" => 5,
+        "low" => 9,
+        _ => 0,
+    };
+    if !errors.is_empty() {
+        return show(
+            &state,
+            &viewer,
+            &scope,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            NewTask::default(),
+        )
+        .await;
+    }
+    let not_found = || page::not_found_page(&state.config.site, &viewer);
+    let collection = scope.find(&state, &viewer, &calendar)?;
+    let stored = state
+        .store
+        .item(collection.id, &item)
+        .await
+        .map_err(|e| guard.store_error(&e))?
+        .ok_or_else(not_found)?;
+    let mut parsed = std::str::from_utf8(&stored.data)
+        .ok()
+        .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
+        .ok_or_else(not_found)?;
+    let edit = editor::TaskEdit {
+        title,
+        due,
+        notes: &form.notes,
+        priority,
+    };
+    if !editor::edit_task(&mut parsed, &edit) {
+        return Err(not_found());
+    }
+    if let Err(message) = store_object(
+        &state,
+        &scope,
+        &collection,
+        &item,
+        &parsed,
+        WriteCondition::IfMatch(form.etag),
+    )
+    .await
+    {
+        return Ok(write_refused(&state, &viewer, &message));
+    }
+    Ok(scope.log(redirect("/calendar/tasks"), &viewer, Some(ItemKind::Task)))
+}
+
 pub async fn task_action(
     State(state): State<AppState>,
     viewer: Viewer,

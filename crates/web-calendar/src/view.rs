@@ -55,6 +55,7 @@ impl ViewQuery {
         match self.done.as_str() {
             "saved" => "Saved.",
             "deleted" => "Deleted.",
+            "added" => "Added: the event is below.",
             _ => "",
         }
     }

@@ -9,18 +9,20 @@
   if (!/[?&]tz=/.test(location.search)) location.reload();
 })();
 
-// Keyboard shortcuts, in the common convention: the links that have one say
-// so in aria-keyshortcuts (t today, j/n later, k/p earlier, m/w/a views,
-// c new event). Typing in a field, or with a modifier key, is left alone.
+// Keyboard shortcuts, in the common convention: the links and fields that
+// have one say so in aria-keyshortcuts (t today, j/n later, k/p earlier,
+// m/w/d/a views, c new event, / search). Typing in a field, or with a
+// modifier key, is left alone.
 document.addEventListener('keydown', function (event) {
   if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
   var target = event.target;
   if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-  var links = document.querySelectorAll('a[aria-keyshortcuts]');
-  for (var i = 0; i < links.length; i++) {
-    if (links[i].getAttribute('aria-keyshortcuts').split(' ').indexOf(event.key) >= 0) {
+  var targets = document.querySelectorAll('a[aria-keyshortcuts], input[aria-keyshortcuts]');
+  for (var i = 0; i < targets.length; i++) {
+    if (targets[i].getAttribute('aria-keyshortcuts').split(' ').indexOf(event.key) >= 0) {
       event.preventDefault();
-      location.href = links[i].href;
+      if (targets[i].tagName === 'INPUT') targets[i].focus();
+      else location.href = targets[i].href;
       return;
     }
   }

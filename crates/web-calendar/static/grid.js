@@ -141,6 +141,27 @@
   creator.addEventListener('close', function () { calendar.unselect(); });
   popover.querySelector('.popover-close').addEventListener('click', function () { popover.close(); });
 
+  // EventCalendar's table roles are incomplete (axe: aria-required-children,
+  // aria-required-parent): the grid reads as plain text, its events as
+  // buttons, and its scrolling part is a named region one can focus.
+  var tableRoles = /^(table|grid|row|rowgroup|rowheader|columnheader|cell|gridcell|list|listitem)$/;
+  function plainRoles() {
+    root.querySelectorAll('[role], [aria-colindex], [aria-rowindex]').forEach(function (element) {
+      if (element.hasAttribute('role') && !tableRoles.test(element.getAttribute('role'))) return;
+      element.removeAttribute('role');
+      Array.prototype.slice.call(element.attributes).forEach(function (attribute) {
+        if (/^aria-/.test(attribute.name) && attribute.name !== 'aria-hidden') element.removeAttribute(attribute.name);
+      });
+    });
+    var main = root.querySelector('.ec-main');
+    if (main && !main.hasAttribute('tabindex')) {
+      main.tabIndex = 0;
+      main.setAttribute('role', 'region');
+      main.setAttribute('aria-label', 'Calendar');
+    }
+  }
+  new MutationObserver(plainRoles).observe(root, { childList: true, subtree: true });
+
   root.hidden = false;
   var fallback = document.querySelector('.calendar-static');
   if (fallback) fallback.hidden = true;

@@ -1,0 +1,48 @@
+//! Objects stored before the search index existed get their words at
+//! start-up, in batches, beside normal work (every write since gives its
+//! own). Several instances may run this at once: a row is filled once.
+
+use almanac_ical::ParseLimits;
+use almanac_store::Store;
+
+const BATCH: i64 = 500;
+
+/// Fills the search words of every object that has none yet.
+pub async fn fill_missing(store: Store) {
+    let mut filled = 0usize;
+    loop {
+        let batch = match store.items_without_search_text(BATCH).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "search words: cannot read objects; search finds them after their next change");
+                return;
+            }
+        };
+        if batch.is_empty() {
+            break;
+        }
+        let texts: Vec<(i64, String)> = batch
+            .iter()
+            .map(|(id, data)| {
+                let words = std::str::from_utf8(data)
+                    .ok()
+                    .and_then(|t| almanac_ical::parse(t, &ParseLimits::default()).ok())
+                    .map(|calendar| almanac_ical::search_text(&calendar))
+                    .unwrap_or_default();
+                (*id, words)
+            })
+            .collect();
+        if let Err(e) = store.set_search_texts(&texts).await {
+            tracing::warn!(error = %e, "search words: cannot store them; trying again at the next start");
+            return;
+        }
+        filled += texts.len();
+        tokio::task::yield_now().await;
+    }
+    if filled > 0 {
+        tracing::info!(
+            objects = filled,
+            "search words filled in for objects stored before search"
+        );
+    }
+}
