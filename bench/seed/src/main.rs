@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bump when the generated data change, so `bench/run.sh` re-seeds its cache.
-const SEED_VERSION: u32 = 1;
+const SEED_VERSION: u32 = 2;
 const CONTENT_TYPE: &str = "text/calendar; charset=utf-8";
 const SYNC_TOKEN_PREFIX: &str = "urn:almanac:sync:";
 /// Rows per multi-row INSERT (13 parameters a row, far below SQLite's limit).
@@ -85,6 +85,7 @@ struct Row {
     data: Vec<u8>,
     start: i64,
     end: i64,
+    search_text: String,
 }
 
 struct Batch {
@@ -282,16 +283,16 @@ async fn insert_batch(conn: &mut SqliteConnection, batch: &Batch, now: i64) -> R
         let first_revision = i64::try_from(chunk_index * ROWS_PER_INSERT)? + 1;
         let mut sql = String::from(
             "INSERT INTO items (collection_id, name, content_type, etag, data, size, uid, \
-             component, start_utc, end_utc, revision, modified_at) VALUES ",
+             component, start_utc, end_utc, revision, modified_at, search_text) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push(',');
             }
-            let p = i * 12;
+            let p = i * 13;
             write!(
                 sql,
-                "(?{},?{},?{},?{},?{},?{},?{},?{},?{},?{},?{},?{})",
+                "(?{},?{},?{},?{},?{},?{},?{},?{},?{},?{},?{},?{},?{})",
                 p + 1,
                 p + 2,
                 p + 3,
@@ -303,7 +304,8 @@ async fn insert_batch(conn: &mut SqliteConnection, batch: &Batch, now: i64) -> R
                 p + 9,
                 p + 10,
                 p + 11,
-                p + 12
+                p + 12,
+                p + 13
             )?;
         }
         let mut query = sqlx::query(&sql);
@@ -320,7 +322,8 @@ async fn insert_batch(conn: &mut SqliteConnection, batch: &Batch, now: i64) -> R
                 .bind(row.start)
                 .bind(row.end)
                 .bind(first_revision + i64::try_from(i)?)
-                .bind(now);
+                .bind(now)
+                .bind(&row.search_text);
         }
         query.execute(&mut *conn).await?;
 
@@ -384,6 +387,7 @@ fn generate_calendar(user: &str, events: usize) -> Result<Vec<Row>> {
             data,
             start: object.span.start,
             end: object.span.end,
+            search_text: almanac_ical::search_text(&object.calendar),
         });
     }
     Ok(rows)

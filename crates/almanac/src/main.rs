@@ -253,11 +253,23 @@ async fn serve(config: almanac_service::Config) -> Result<()> {
         format!("http://{address}")
     };
     warn_about_links(&config, address);
-    monitor::spawn(store.clone(), &config, local_base);
+    monitor::spawn(store.clone(), &config, local_base.clone());
     spawn_metrics_collection(store.clone(), &config);
     let state = AppState::new(store.clone(), config).map_err(anyhow::Error::msg)?;
     tokio::spawn(state.auth.clone().follow_credential_changes());
     tokio::spawn(almanac_service::search_words::fill_missing(store.clone()));
+    let reminder_links = if state.config.site.base_url.is_empty() {
+        local_base
+    } else {
+        state.config.site.base_url.trim_end_matches('/').to_owned()
+    };
+    tokio::spawn(almanac_service::reminders::run(
+        store.clone(),
+        state.mailer.clone(),
+        std::time::Duration::from_secs(state.config.mail.reminder_check_seconds),
+        state.config.limits.max_instances,
+        reminder_links,
+    ));
     if !state.config.status_listen.is_empty() {
         let status_listener = almanac_web::server::bind(&state.config.status_listen)
             .await

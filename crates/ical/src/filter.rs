@@ -321,7 +321,7 @@ impl Evaluator<'_> {
 
 /// The time window in which a parent instance must lie for `alarm` to
 /// possibly trigger inside `range`.
-fn alarm_window(alarm: &Component, range: TimeSpan) -> TimeSpan {
+pub(crate) fn alarm_window(alarm: &Component, range: TimeSpan) -> TimeSpan {
     let Some(trigger) = alarm.property("TRIGGER") else {
         return range;
     };

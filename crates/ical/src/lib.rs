@@ -22,6 +22,7 @@
 //! the data), `windows_zones` (Windows to IANA names) and `overlap` (the
 //! §9.9 tables).
 
+pub mod alarms;
 pub mod bundle;
 pub mod filter;
 pub mod freebusy;

@@ -146,6 +146,8 @@ pub struct MailSettings {
     pub smtp_url: String,
     /// The From: of every mail.
     pub from: String,
+    /// How often due reminders are looked for, in seconds.
+    pub reminder_check_seconds: u64,
 }
 
 impl Default for MailSettings {
@@ -153,6 +155,7 @@ impl Default for MailSettings {
         Self {
             smtp_url: String::new(),
             from: "Almanac <noreply@example.org>".to_owned(),
+            reminder_check_seconds: 15,
         }
     }
 }

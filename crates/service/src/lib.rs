@@ -39,6 +39,7 @@ pub mod ops_metrics;
 pub mod page;
 pub mod public_url;
 pub mod rate_limit;
+pub mod reminders;
 pub mod search_words;
 pub mod session;
 pub mod share_link;

@@ -105,6 +105,11 @@ impl Writer<'_> {
             ));
         }
         Ok(CalendarIndex {
+            alarm_at: crate::reminders::next_alarm(
+                &object.calendar,
+                &ctx,
+                chrono::Utc::now().timestamp(),
+            ),
             search_text: almanac_ical::search_text(&object.calendar),
             uid: object.uid,
             component: component.to_owned(),

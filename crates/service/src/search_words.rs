@@ -1,13 +1,15 @@
-//! Objects stored before the search index existed get their words at
-//! start-up, in batches, beside normal work (every write since gives its
-//! own). Several instances may run this at once: a row is filled once.
+//! Objects stored before the search index and reminders existed (or
+//! restored from a backup) get their words and their next alarm at
+//! start-up, in batches, beside normal work (every write gives its own).
+//! Several instances may run this at once: a row is filled once.
 
 use almanac_ical::ParseLimits;
 use almanac_store::Store;
 
 const BATCH: i64 = 500;
 
-/// Fills the search words of every object that has none yet.
+/// Fills the search words and next alarm of every object that has no
+/// words yet.
 pub async fn fill_missing(store: Store) {
     let mut filled = 0usize;
     loop {
@@ -21,18 +23,27 @@ pub async fn fill_missing(store: Store) {
         if batch.is_empty() {
             break;
         }
-        let texts: Vec<(i64, String)> = batch
+        let now = chrono::Utc::now().timestamp();
+        let ctx = almanac_ical::EvalContext::default();
+        let texts: Vec<(i64, String, Option<i64>)> = batch
             .iter()
             .map(|(id, data)| {
-                let words = std::str::from_utf8(data)
+                let parsed = std::str::from_utf8(data)
                     .ok()
-                    .and_then(|t| almanac_ical::parse(t, &ParseLimits::default()).ok())
-                    .map(|calendar| almanac_ical::search_text(&calendar))
-                    .unwrap_or_default();
-                (*id, words)
+                    .and_then(|t| almanac_ical::parse(t, &ParseLimits::default()).ok());
+                parsed.map_or_else(
+                    || (*id, String::new(), None),
+                    |calendar| {
+                        (
+                            *id,
+                            almanac_ical::search_text(&calendar),
+                            crate::reminders::next_alarm(&calendar, &ctx, now),
+                        )
+                    },
+                )
             })
             .collect();
-        if let Err(e) = store.set_search_texts(&texts).await {
+        if let Err(e) = store.set_derived(&texts).await {
             tracing::warn!(error = %e, "search words: cannot store them; trying again at the next start");
             return;
         }

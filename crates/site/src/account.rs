@@ -11,6 +11,7 @@
 
 mod app_passwords;
 mod login;
+mod reminders;
 mod reset;
 mod rules;
 mod settings;
@@ -18,6 +19,7 @@ mod signup;
 
 pub use app_passwords::{create as create_app_password, revoke as revoke_app_password};
 pub use login::{login, login_form, logout};
+pub use reminders::{page as reminders_page, save as save_reminders};
 pub use reset::{reset_form, reset_request, reset_request_form, reset_submit};
 pub use settings::{account_page, change_email, change_password, delete_account, export};
 pub use signup::{resend, signup, signup_form, verify};

@@ -60,6 +60,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/account/export.zip", get(account::export))
         .route(
+            "/account/reminders",
+            get(account::reminders_page).post(account::save_reminders),
+        )
+        .route(
             "/contact",
             get(support::contact_form).post(support::contact),
         )

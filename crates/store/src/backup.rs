@@ -210,6 +210,23 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("last_used_at", Int),
         ],
     ),
+    (
+        "reminder_claims",
+        &[
+            ("collection_id", Int),
+            ("uid", Text),
+            ("trigger_at", Int),
+            ("recipient", Text),
+            ("subject", Text),
+            ("body", Text),
+            ("claimed_at", Int),
+            ("sent_at", Int),
+        ],
+    ),
+    (
+        "reminder_settings",
+        &[("user_id", Int), ("mail", Int), ("display", Int)],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -222,6 +239,7 @@ fn added_in(table: &str) -> i64 {
         "share_links" => 6,
         "held_names" => 8,
         "app_passwords" => 10,
+        "reminder_claims" | "reminder_settings" => 15,
         _ => 1,
     }
 }

@@ -268,9 +268,9 @@ impl Store {
             if deep {
                 sqlx::query(
                     "INSERT INTO items (collection_id, name, content_type, etag, data, size, uid, \
-                     component, start_utc, end_utc, revision, modified_at, search_text) \
+                     component, start_utc, end_utc, revision, modified_at, search_text, alarm_at) \
                      SELECT $1, name, content_type, etag, data, size, uid, component, start_utc, \
-                     end_utc, 1, modified_at, search_text FROM items WHERE collection_id = $2",
+                     end_utc, 1, modified_at, search_text, alarm_at FROM items WHERE collection_id = $2",
                 )
                 .bind(copy.id)
                 .bind(source.id)

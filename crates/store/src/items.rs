@@ -157,13 +157,14 @@ impl Store {
         let index = item.calendar.as_ref();
         sqlx::query(
             "INSERT INTO items (collection_id, name, content_type, etag, data, size, uid, \
-             component, start_utc, end_utc, revision, modified_at, search_text) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             component, start_utc, end_utc, revision, modified_at, search_text, alarm_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (collection_id, name) DO UPDATE SET content_type = excluded.content_type, \
              etag = excluded.etag, data = excluded.data, size = excluded.size, uid = excluded.uid, \
              component = excluded.component, start_utc = excluded.start_utc, \
              end_utc = excluded.end_utc, revision = excluded.revision, \
-             modified_at = excluded.modified_at, search_text = excluded.search_text",
+             modified_at = excluded.modified_at, search_text = excluded.search_text, \
+             alarm_at = excluded.alarm_at",
         )
         .bind(collection_id)
         .bind(name)
@@ -178,6 +179,7 @@ impl Store {
         .bind(revision)
         .bind(now())
         .bind(index.map(|i| i.search_text.clone()))
+        .bind(index.and_then(|i| i.alarm_at))
         .execute(&mut *tx)
         .await?;
         log_change(&mut tx, collection_id, name, revision, false, item.origin).await?;

@@ -20,6 +20,7 @@ mod items;
 mod leases;
 mod migrate;
 mod model;
+mod reminders;
 mod search;
 mod settings;
 mod sharing;
@@ -40,6 +41,7 @@ pub use model::{
     CalendarIndex, Change, Collection, CollectionUpdate, Flag, Item, ItemMeta, NewCollection,
     NewItem, Origin, PutOutcome, User, WriteCondition,
 };
+pub use reminders::{DueObject, ReminderMail, ReminderSettings};
 pub use search::query_words;
 pub use settings::Maintenance;
 pub use sharing::{ShareLink, SharePermission, SharedCalendar};

@@ -126,6 +126,8 @@ pub struct CalendarIndex {
     pub end: i64,
     /// The words the web calendar's search finds the object by.
     pub search_text: String,
+    /// When the next of its alarms that can be mailed is due.
+    pub alarm_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

@@ -95,16 +95,20 @@ impl Store {
             .collect()
     }
 
-    /// Sets the words of objects found by [`Store::items_without_search_text`]
-    /// (unless a write gave them words meanwhile), in one transaction.
-    pub async fn set_search_texts(&self, texts: &[(i64, String)]) -> Result<(), StoreError> {
+    /// Sets what is derived from objects found by
+    /// [`Store::items_without_search_text`]: their words and their next
+    /// alarm (unless a write gave them words meanwhile), in one transaction.
+    pub async fn set_derived(&self, rows: &[(i64, String, Option<i64>)]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for (id, text) in texts {
-            sqlx::query("UPDATE items SET search_text = $2 WHERE id = $1 AND search_text IS NULL")
-                .bind(id)
-                .bind(text)
-                .execute(&mut *tx)
-                .await?;
+        for (id, text, alarm_at) in rows {
+            sqlx::query(
+                "UPDATE items SET search_text = $2, alarm_at = $3 WHERE id = $1 AND search_text IS NULL",
+            )
+            .bind(id)
+            .bind(text)
+            .bind(alarm_at)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
