@@ -70,7 +70,7 @@ try {
       const response = await page.request.get(`${base}/calendar/search?q=${encodeURIComponent(query)}`);
       const text = await response.text();
       samples.push(performance.now() - started);
-      matches = (text.match(/<li><a href=/g) ?? []).length;
+      matches = (text.match(/<li><a href="\/calendar\/(events|tasks)/g) ?? []).length;
     }
     summary(`  "${query}" (${matches} shown)`, samples);
   }
