@@ -381,7 +381,7 @@ test('tasks: add one with a due date, tick it off', async () => {
   let response = await page.goto(`${server.base}/calendar/tasks`);
   assert.equal(response.status(), 200, '/calendar/tasks');
   await page.getByLabel('New task').fill('Book the room');
-  await page.getByLabel('Due').fill('2027-03-05');
+  await page.getByLabel('Due', { exact: true }).fill('2027-03-05');
   response = await submit(page, page.getByRole('button', { name: 'Add' }));
   assert.equal(url(page).path, '/calendar/tasks', 'adding a task leads back to the tasks');
   const task = page.locator('ul.tasks li').filter({ hasText: 'Book the room' });
@@ -399,7 +399,7 @@ test('tasks: add one with a due date, tick it off', async () => {
 
   // A task past its due date says so in words; one done is not overdue.
   await page.getByLabel('New task').fill('Renew the passport');
-  await page.getByLabel('Due').fill('2020-01-31');
+  await page.getByLabel('Due', { exact: true }).fill('2020-01-31');
   await submit(page, page.getByRole('button', { name: 'Add' }));
   const late = page.locator('ul.tasks li').filter({ hasText: 'Renew the passport' });
   assert.match(await late.innerText(), /overdue: due 2020-01-31/);
@@ -414,7 +414,7 @@ test('tasks: add one with a due date, tick it off', async () => {
 
   // Open tasks with a due date show on their day in the calendar.
   await page.getByLabel('New task').fill('Water the plants');
-  await page.getByLabel('Due').fill('2028-06-14');
+  await page.getByLabel('Due', { exact: true }).fill('2028-06-14');
   await submit(page, page.getByRole('button', { name: 'Add' }));
   for (const view of ['month', 'week', 'agenda']) {
     await page.goto(`${server.base}/calendar?view=${view}&date=2028-06-14`);

@@ -29,6 +29,9 @@ pub struct Param {
     /// Upper-case parameter name.
     pub name: String,
     pub values: Vec<String>,
+    /// Whether the source quoted its values (`None`: made here), so that
+    /// a round trip writes them as they came.
+    pub quoted: Option<bool>,
 }
 
 impl Component {
@@ -102,6 +105,7 @@ impl Property {
         self.params.push(Param {
             name: name.to_ascii_uppercase(),
             values: vec![value.to_owned()],
+            quoted: None,
         });
         self
     }
@@ -130,7 +134,7 @@ impl Property {
                 if i > 0 {
                     out.push(',');
                 }
-                write_param_value(out, value);
+                write_param_value(out, value, param.quoted);
             }
         }
         out.push(':');
@@ -138,12 +142,14 @@ impl Property {
     }
 }
 
-/// A parameter value with RFC 6868 caret encoding (`^^`, `^n`, `^'`), quoted
-/// when it holds characters a bare value cannot.
-fn write_param_value(out: &mut String, value: &str) {
-    let needs_quotes = value
-        .chars()
-        .any(|c| matches!(c, ':' | ';' | ',') || c.is_whitespace());
+/// A parameter value with RFC 6868 caret encoding (`^^`, `^n`, `^'`),
+/// quoted when it holds characters a bare value cannot, or as the source
+/// had it (values made here with spaces are quoted too, as most clients do).
+fn write_param_value(out: &mut String, value: &str, quoted: Option<bool>) {
+    let needs_quotes = quoted.unwrap_or(false)
+        || value
+            .chars()
+            .any(|c| matches!(c, ':' | ';' | ',') || (quoted.is_none() && c.is_whitespace()));
     if needs_quotes {
         out.push('"');
     }
@@ -216,6 +222,13 @@ mod tests {
             event().to_ics(),
             "BEGIN:VEVENT\r\nUID:abc\r\nATTENDEE;CN=\"Doe, Jane\":mailto:a@example.com\r\nEND:VEVENT\r\n"
         );
+    }
+
+    #[test]
+    fn parameters_keep_the_quoting_they_came_with() {
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nATTENDEE;CN=Olga Organizer;X-A=\"plain\":mailto:o@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let parsed = crate::parse(text, &crate::ParseLimits::default()).unwrap();
+        assert_eq!(parsed.to_ics(), text);
     }
 
     #[test]

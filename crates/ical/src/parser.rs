@@ -301,6 +301,7 @@ fn parse_param(line_no: usize, line: &str, start: usize) -> Result<(Param, usize
     let mut param = Param {
         name: name.to_ascii_uppercase(),
         values: Vec::new(),
+        quoted: Some(false),
     };
     let mut pos = eq + 1;
     loop {
@@ -310,6 +311,7 @@ fn parse_param(line_no: usize, line: &str, start: usize) -> Result<(Param, usize
                 .map(|i| i + pos + 1)
                 .ok_or_else(|| ParseError::at(line_no, "unterminated quoted parameter value"))?;
             param.values.push(caret_decoded(&line[pos + 1..close]));
+            param.quoted = Some(true);
             pos = close + 1;
         } else {
             let end = line[pos..]

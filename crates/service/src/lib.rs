@@ -32,6 +32,7 @@ pub mod access_log;
 pub mod auth;
 pub mod config;
 pub mod guard;
+pub mod invitations;
 pub mod mail;
 pub mod maintenance;
 pub mod objects;

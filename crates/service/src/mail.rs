@@ -4,7 +4,7 @@
 
 use crate::config::MailSettings;
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, SinglePart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
@@ -49,6 +49,17 @@ impl Mailer {
 
     /// Sends a mail; the error is a sentence for the log.
     pub async fn send(&self, mail: &Mail<'_>) -> Result<(), String> {
+        self.send_with_calendar(mail, None).await
+    }
+
+    /// Sends a mail that carries an iTIP message (RFC 6047): the text, and
+    /// beside it the `text/calendar` part with its METHOD (`calendar`:
+    /// method, iCalendar text), as multipart/alternative.
+    pub async fn send_with_calendar(
+        &self,
+        mail: &Mail<'_>,
+        calendar: Option<(&str, String)>,
+    ) -> Result<(), String> {
         let to: Mailbox = mail
             .to
             .parse()
@@ -62,14 +73,24 @@ impl Mailer {
                 .map_err(|e| format!("{reply_to:?} is not an address: {e}"))?;
             builder = builder.reply_to(reply_to);
         }
-        let message = builder
-            .subject(mail.subject)
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(mail.body.clone()),
-            )
-            .map_err(|e| format!("the mail could not be built: {e}"))?;
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone());
+        let builder = builder.subject(mail.subject);
+        let message = match calendar {
+            None => builder.singlepart(text),
+            Some((method, ics)) => {
+                let kind =
+                    ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
+                        .map_err(|e| format!("the mail could not be built: {e}"))?;
+                builder.multipart(
+                    MultiPart::alternative()
+                        .singlepart(text)
+                        .singlepart(SinglePart::builder().header(kind).body(ics)),
+                )
+            }
+        }
+        .map_err(|e| format!("the mail could not be built: {e}"))?;
         match &self.route {
             Route::Smtp(transport) => {
                 transport

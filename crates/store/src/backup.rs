@@ -227,6 +227,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         "reminder_settings",
         &[("user_id", Int), ("mail", Int), ("display", Int)],
     ),
+    (
+        "invitations",
+        &[
+            ("id", Int),
+            ("token_hash", Text),
+            ("collection_id", Int),
+            ("uid", Text),
+            ("attendee", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("answered_at", Int),
+            ("answer", Text),
+        ],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -240,6 +254,7 @@ fn added_in(table: &str) -> i64 {
         "held_names" => 8,
         "app_passwords" => 10,
         "reminder_claims" | "reminder_settings" => 15,
+        "invitations" => 16,
         _ => 1,
     }
 }
@@ -435,6 +450,7 @@ impl Store {
                 "support_messages",
                 "share_links",
                 "app_passwords",
+                "invitations",
             ]
             .into_iter()
             .filter(|t| added_in(t) <= version)

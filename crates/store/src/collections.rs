@@ -28,6 +28,15 @@ impl Store {
             .await?)
     }
 
+    /// A collection by its id (whoever owns it).
+    pub async fn collection_by_id(&self, id: i64) -> Result<Option<Collection>, StoreError> {
+        let sql = format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE id = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// Direct children of `parent` ("" for the calendar home).
     pub async fn child_collections(
         &self,

@@ -16,6 +16,7 @@ mod credentials;
 mod error;
 mod external;
 mod handle;
+mod invitations;
 mod items;
 mod leases;
 mod migrate;
@@ -35,6 +36,7 @@ pub use backup::{BackupSummary, Progress};
 pub use check::Finding;
 pub use error::StoreError;
 pub use handle::{hex, Backend, Store};
+pub use invitations::Invitation;
 pub use items::etag_of;
 pub use migrate::{SchemaState, LATEST_VERSION};
 pub use model::{

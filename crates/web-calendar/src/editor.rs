@@ -51,6 +51,8 @@ pub struct EventForm {
     /// The reminder's TRIGGER (see `details::REMINDER_CHOICES`), "" for
     /// none, or "keep" for reminders another app set.
     pub reminder: String,
+    /// Guests' addresses (commas or new lines); absent: the guests stay.
+    pub guests: Option<String>,
     /// Shown, never read from the form: who is invited, and the reminders
     /// in words.
     #[serde(skip)]
@@ -104,6 +106,35 @@ impl EventForm {
             .filter(|(_, v)| !v.is_empty())
             .map(|(d, _)| *d)
             .collect()
+    }
+
+    /// The guests the form names (lower-case addresses), `Some(empty)` for
+    /// none; `None` when one is not an address or there are too many.
+    pub fn guest_list(&self) -> Option<Vec<String>> {
+        let Some(text) = &self.guests else {
+            return Some(Vec::new());
+        };
+        let mut list: Vec<String> = Vec::new();
+        for part in text
+            .split([',', ';', '\n', '\r'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let address = part.trim_start_matches("mailto:").to_ascii_lowercase();
+            let (local, domain) = address.split_once('@')?;
+            let plain = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+            };
+            if !plain(local) || !plain(domain) || !domain.contains('.') || address.len() > 254 {
+                return None;
+            }
+            if !list.contains(&address) {
+                list.push(address);
+            }
+        }
+        (list.len() <= almanac_service::invitations::MAX_GUESTS).then_some(list)
     }
 
     /// Checks the form; the errors are sentences for the person.
@@ -162,6 +193,9 @@ impl EventForm {
         let rule = self.rule(&mut errors, zone.unwrap_or(Tz::UTC), timing);
         if !crate::details::is_reminder_choice(&self.reminder) {
             errors.push("Choose a reminder from the list.");
+        }
+        if self.guest_list().is_none() {
+            errors.push("Give each guest's email address (like ana@example.org), at most 50, separated by commas.");
         }
         match (timing, zone) {
             (Some(timing), Some(zone)) if errors.is_empty() => Ok(EventData {
@@ -691,6 +725,7 @@ pub fn form_for(
         fill_rule(&mut form, &rule.value);
     }
     form.reminder = crate::details::reminder_choice(component);
+    form.guests = Some(almanac_service::invitations::guests(component).join(", "));
     form.people = crate::details::people(component);
     form.reminders = crate::details::reminders(component);
     form

@@ -3,6 +3,7 @@
 
 use crate::editor::{self, EventForm};
 use crate::following;
+use crate::guests;
 use crate::occurrences::{self, Detail};
 use crate::scope::{reader_zone, store_object, urlencode, write_refused, Scope};
 use crate::view::zone_names;
@@ -387,7 +388,27 @@ pub(crate) async fn save_new_event(
         }
     };
     let uid = editor::new_uid();
-    let object = editor::new_object(editor::new_event(&uid, &data));
+    let mut object = editor::new_object(editor::new_event(&uid, &data));
+    let change = if scope.is_visitor() {
+        guests::GuestChange::default()
+    } else {
+        guests::set_guests(
+            &mut object,
+            &form.guest_list().unwrap_or_default(),
+            &scope.owner,
+        )
+    };
+    if !guests::allowed(state, &scope.owner, &change).await {
+        return Ok(event_page(
+            state,
+            viewer,
+            scope,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![guests::TOO_MANY],
+            form,
+            None,
+        ));
+    }
     let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
     match store_object(
         state,
@@ -402,6 +423,7 @@ pub(crate) async fn save_new_event(
         Ok(_) => {}
         Err(message) => return Ok(write_refused(state, viewer, &message)),
     }
+    guests::notify(state, viewer, (&scope.owner, &calendar), &object, &change).await;
     let back = redirect(&back_to_week(scope, &form, "saved"));
     Ok(scope.log(back, viewer, Some(ItemKind::Event)))
 }
@@ -441,9 +463,9 @@ pub(crate) async fn save_existing_event(
 ) -> Result<Response, Response> {
     let guard = Guard::new(state, viewer);
     guard.csrf(&form.csrf)?;
+    let occurrence = form.occurrence.parse::<i64>().ok();
+    let existing = Some((calendar, item, occurrence.is_some(), occurrence));
     if let Some(maintenance) = guard.paused().await? {
-        let occurrence = form.occurrence.parse::<i64>().ok();
-        let existing = Some((calendar, item, occurrence.is_some(), occurrence));
         return Ok(kept_during_maintenance(
             state,
             viewer,
@@ -460,26 +482,24 @@ pub(crate) async fn save_existing_event(
     // The zone the occurrence was picked in: an all-day occurrence's date
     // depends on it.
     let zone = reader_zone(headers, &form.view_tz);
-    let occurrence = form.occurrence.parse::<i64>().ok();
     let one = form.scope == "this" && occurrence.is_some();
     let back = redirect(&back_to_week(scope, &form, done_word(&form.action)));
     let following = form.scope == "following" && occurrence.is_some();
+    let mut change = guests::GuestChange::default();
     if form.action == "delete" {
         if one {
             editor::delete_occurrence(&mut parsed, occurrence.unwrap_or_default(), zone);
-        } else if following
-            && following::end_before(&mut parsed, occurrence.unwrap_or_default(), zone)
+        } else if !(following
+            && following::end_before(&mut parsed, occurrence.unwrap_or_default(), zone))
         {
-            // The series now ends before this occurrence.
-        } else {
-            delete_whole(state, viewer, scope, &collection, (item, etag)).await?;
+            // Not cut short before this occurrence: all of it goes.
+            delete_whole(state, viewer, scope, &collection, (item, etag), parsed).await?;
             return Ok(scope.log(back, viewer, Some(ItemKind::Event)));
         }
     } else {
         let data = match form.check() {
             Ok(data) => data,
             Err(errors) => {
-                let existing = Some((calendar, item, occurrence.is_some(), occurrence));
                 return Ok(event_page(
                     state,
                     viewer,
@@ -492,18 +512,9 @@ pub(crate) async fn save_existing_event(
             }
         };
         if following {
-            let mut ended = parsed.clone();
-            if following::end_before(&mut ended, occurrence.unwrap_or_default(), zone) {
-                let done = split_series(
-                    state,
-                    scope,
-                    &collection,
-                    (item, &etag),
-                    &parsed,
-                    ended,
-                    &data,
-                )
-                .await;
+            let at = (occurrence.unwrap_or_default(), zone);
+            let split = split_series(state, scope, &collection, (item, &etag), &parsed, at, &data);
+            if let Some(done) = split.await {
                 return Ok(match done {
                     Ok(()) => scope.log(back, viewer, Some(ItemKind::Event)),
                     Err(message) => write_refused(state, viewer, &message),
@@ -515,6 +526,20 @@ pub(crate) async fn save_existing_event(
         } else {
             editor::edit_series(&mut parsed, &data)
         };
+        if !one {
+            let Some(found) = series_guests(state, scope, &mut parsed, &form).await else {
+                return Ok(event_page(
+                    state,
+                    viewer,
+                    scope,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    vec![guests::TOO_MANY],
+                    form,
+                    existing,
+                ));
+            };
+            change = found;
+        }
         if !changed {
             return Ok(write_refused(
                 state,
@@ -535,6 +560,7 @@ pub(crate) async fn save_existing_event(
     {
         return Ok(write_refused(state, viewer, &message));
     }
+    guests::notify(state, viewer, (&scope.owner, &collection), &parsed, &change).await;
     Ok(scope.log(back, viewer, Some(ItemKind::Event)))
 }
 
@@ -547,13 +573,32 @@ fn done_word(action: &str) -> &'static str {
     }
 }
 
-/// Deletes the whole event, if it is still as it was read.
+/// The form's guests on a change to the whole event: set, and `None`
+/// when mailing the new ones would go over the account's allowance.
+async fn series_guests(
+    state: &AppState,
+    scope: &Scope,
+    event: &mut Component,
+    form: &EventForm,
+) -> Option<guests::GuestChange> {
+    if scope.is_visitor() || form.guests.is_none() {
+        return Some(guests::GuestChange::default());
+    }
+    let change = guests::set_guests(event, &form.guest_list().unwrap_or_default(), &scope.owner);
+    guests::allowed(state, &scope.owner, &change)
+        .await
+        .then_some(change)
+}
+
+/// Deletes the whole event, if it is still as it was read (`event`), and
+/// tells its guests that it is off.
 async fn delete_whole(
     state: &AppState,
     viewer: &Viewer,
     scope: &Scope,
     collection: &Collection,
     (item, etag): (&str, String),
+    mut event: Component,
 ) -> Result<(), Response> {
     state
         .store
@@ -569,13 +614,41 @@ async fn delete_whole(
                 write_refused(state, viewer, "The event changed meanwhile.")
             }
             other => Guard::new(state, viewer).store_error(&other),
-        })
+        })?;
+    let cancelled = guests::set_guests(&mut event, &[], &scope.owner);
+    guests::notify(
+        state,
+        viewer,
+        (&scope.owner, collection),
+        &event,
+        &cancelled,
+    )
+    .await;
+    Ok(())
 }
 
 /// "This and following": the new series is written first, then the old one
 /// ends before it; if the old one changed meanwhile, the new one goes again,
 /// so nothing is lost or doubled.
+/// `None` when the occurrence (`at`: its original start, and the zone it
+/// was picked in) is the series' first: then the whole series changes.
 async fn split_series(
+    state: &AppState,
+    scope: &Scope,
+    collection: &Collection,
+    (item, etag): (&str, &str),
+    series: &Component,
+    (original, zone): (i64, chrono_tz::Tz),
+    data: &editor::EventData,
+) -> Option<Result<(), String>> {
+    let mut ended = series.clone();
+    if !following::end_before(&mut ended, original, zone) {
+        return None;
+    }
+    Some(write_split(state, scope, collection, (item, etag), series, ended, data).await)
+}
+
+async fn write_split(
     state: &AppState,
     scope: &Scope,
     collection: &Collection,

@@ -46,7 +46,10 @@ struct GridEvent {
     end: String,
     all_day: bool,
     background_color: String,
+    /// EventCalendar moves and resizes an event unless both are false.
     editable: bool,
+    start_editable: bool,
+    duration_editable: bool,
     extended_props: Details,
 }
 
@@ -154,6 +157,8 @@ pub async fn feed(
                 all_day: e.all_day,
                 background_color: safe_color(Some(&e.color)),
                 editable: scope.can_write && !e.hidden,
+                start_editable: scope.can_write && !e.hidden,
+                duration_editable: scope.can_write && !e.hidden,
                 extended_props: Details {
                     kind: "event",
                     calendar_name: name_of(&e.calendar),
@@ -202,6 +207,8 @@ async fn due_tasks(
                 all_day: true,
                 background_color: safe_color(calendar.color.as_deref()),
                 editable: false,
+                start_editable: false,
+                duration_editable: false,
                 extended_props: Details {
                     kind: "task",
                     calendar_name: calendar

@@ -21,6 +21,8 @@ mod editor;
 mod events;
 mod following;
 mod grid;
+mod guests;
+mod invites;
 mod manage;
 mod occurrences;
 mod quick;
@@ -92,6 +94,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/calendar/calendars/{calendar}/share/{id}/{action}",
             post(share::link_action),
+        )
+        .route(
+            "/invitations/{token}",
+            get(invites::invitation_page).post(invites::answer),
         )
         .route("/s/{token}", get(share::visitor_view))
         .route("/s/{token}/", get(share::without_trailing_slash))

@@ -174,6 +174,8 @@
     height: data.view === 'month' ? 'auto' : '720px',
     scrollTime: '08:00:00',
     nowIndicator: true,
+    // Overlapping events side by side, not stacked.
+    slotEventOverlap: false,
     editable: true,
     selectable: true,
     dayMaxEvents: true,

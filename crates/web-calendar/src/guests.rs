@@ -1,0 +1,108 @@
+//! Guests on the event form: the event's ATTENDEEs set from the list of
+//! addresses (answers kept for those who stay), the owner as ORGANIZER, and
+//! the invitation mails that go with a change.
+
+use almanac_ical::{Component, Property};
+use almanac_service::invitations::{self, address, guests};
+use almanac_service::session::Viewer;
+use almanac_service::AppState;
+use almanac_store::{Collection, User};
+
+/// What changed in the guest list.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct GuestChange {
+    pub invited: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Sets the guests of the event (its master) to `wanted`, the owner as
+/// organizer while there are any.
+pub fn set_guests(calendar: &mut Component, wanted: &[String], owner: &User) -> GuestChange {
+    let Some(event) = calendar
+        .components
+        .iter_mut()
+        .find(|c| c.is("VEVENT") && c.property("RECURRENCE-ID").is_none())
+    else {
+        return GuestChange::default();
+    };
+    let before = guests(event);
+    let organizer = event.property("ORGANIZER").map(address);
+    event.properties.retain(|p| {
+        !p.name.eq_ignore_ascii_case("ATTENDEE")
+            || Some(address(p)) == organizer
+            || wanted.contains(&address(p))
+    });
+    let change = GuestChange {
+        invited: wanted
+            .iter()
+            .filter(|w| !before.contains(w))
+            .cloned()
+            .collect(),
+        removed: before.into_iter().filter(|b| !wanted.contains(b)).collect(),
+    };
+    for guest in &change.invited {
+        event.properties.push(
+            Property::new("ATTENDEE", format!("mailto:{guest}"))
+                .with_param("CUTYPE", "INDIVIDUAL")
+                .with_param("ROLE", "REQ-PARTICIPANT")
+                .with_param("PARTSTAT", "NEEDS-ACTION")
+                .with_param("RSVP", "TRUE"),
+        );
+    }
+    if !wanted.is_empty() && organizer.is_none() {
+        event.properties.push(
+            Property::new("ORGANIZER", format!("mailto:{}", owner.email))
+                .with_param("CN", &owner.name),
+        );
+    }
+    change
+}
+
+/// What the form says when the account's invitations for the hour are used up.
+pub const TOO_MANY: &str = "You have sent 100 invitations in the last hour, the most an account may. Save the event without new guests, or add them later.";
+
+/// Before a save: whether the account may mail the new guests.
+pub async fn allowed(state: &AppState, owner: &User, change: &GuestChange) -> bool {
+    change.invited.is_empty()
+        || invitations::within_allowance(state, owner, change.invited.len())
+            .await
+            .unwrap_or(false)
+}
+
+/// After a save: invitations to the new guests, cancellations to those
+/// taken off.
+pub async fn notify(
+    state: &AppState,
+    viewer: &Viewer,
+    (owner, collection): (&User, &Collection),
+    calendar: &Component,
+    change: &GuestChange,
+) {
+    let base = if viewer.base_url.is_empty() {
+        state.config.site.base_url.trim_end_matches('/').to_owned()
+    } else {
+        viewer.base_url.trim_end_matches('/').to_owned()
+    };
+    if !change.invited.is_empty() {
+        invitations::send(
+            state,
+            owner,
+            collection,
+            calendar,
+            ("REQUEST", &change.invited),
+            &base,
+        )
+        .await;
+    }
+    if !change.removed.is_empty() {
+        invitations::send(
+            state,
+            owner,
+            collection,
+            calendar,
+            ("CANCEL", &change.removed),
+            &base,
+        )
+        .await;
+    }
+}

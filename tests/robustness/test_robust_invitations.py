@@ -1,0 +1,171 @@
+"""Invitations by mail to guests without an account (iMIP, RFC 6047): the
+mail's MIME structure and its text/calendar part (read with the icalendar
+library), the answer link that changes the organizer's copy and tells the
+organizer, a link used twice or tampered with, a guest taken off, and the
+hourly limit on invitations an account may send."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from pathlib import Path
+
+import icalendar
+import pytest
+import requests
+
+from almanac_robust import PASSWORD, Almanac
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+LINK = re.compile(r"https?://\S+/invitations/[A-Za-z0-9_-]{43}")
+
+
+def log_in(server: Almanac) -> requests.Session:
+    browser = requests.Session()
+    form = browser.get(server.url("/login"), timeout=30).text
+    done = browser.post(server.url("/login"), data={"csrf": CSRF.search(form).group(1), "name": "alice",
+                                                    "password": PASSWORD}, timeout=30, allow_redirects=False)
+    assert done.status_code == 303, done.status_code
+    return browser
+
+
+def event_form(csrf: str, **overrides: str) -> dict:
+    fields = {
+        "csrf": csrf, "calendar": "calendar", "title": "Untitled", "location": "", "description": "",
+        "start_date": "2027-03-02", "start_time": "09:00", "end_date": "2027-03-02", "end_time": "10:00",
+        "tz": "Europe/Berlin", "repeat": "none", "interval": "1", "ends": "never", "until": "", "count": "",
+        "action": "save", "reminder": "-PT15M",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def mails(server: Almanac) -> list[email.message.EmailMessage]:
+    outbox = Path(server.data_dir) / "outbox"
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted(outbox.glob("*.eml"))] if outbox.exists() else []
+
+
+def to(server: Almanac, address: str, subject_start: str) -> list[email.message.EmailMessage]:
+    return [m for m in mails(server) if str(m["To"]) == address and str(m["Subject"]).startswith(subject_start)]
+
+
+def calendar_part(mail: email.message.EmailMessage) -> tuple[str, icalendar.Calendar]:
+    parts = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, [p.get_content_type() for p in mail.walk()]
+    return parts[0].get_param("method"), icalendar.Calendar.from_ical(parts[0].get_content())
+
+
+def stored_events(server: Almanac) -> list[icalendar.Event]:
+    report = server.dav("REPORT", "/dav/calendars/alice/calendar/", "alice", headers={"Depth": "1"}, body=(
+        '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<D:prop><C:calendar-data/></D:prop><C:filter><C:comp-filter name=\"VCALENDAR\">"
+        '<C:comp-filter name="VEVENT"/></C:comp-filter></C:filter></C:calendar-query>'))
+    assert report.status_code == 207
+    found = []
+    for text in re.findall(r"<(?:\w+:)?calendar-data[^>]*>(.*?)</(?:\w+:)?calendar-data>", report.text, re.S):
+        text = text.replace("&#13;", "\r").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        found.extend(icalendar.Calendar.from_ical(text).walk("VEVENT"))
+    return found
+
+
+def stored_event(server: Almanac, title: str) -> icalendar.Event:
+    for event in stored_events(server):
+        if str(event["SUMMARY"]) == title:
+            return event
+    raise AssertionError(f"no event {title!r} over CalDAV")
+
+
+def partstat(event: icalendar.Event, address: str) -> str | None:
+    attendees = event.get("ATTENDEE")
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    for attendee in attendees:
+        if str(attendee).lower() == f"mailto:{address}":
+            return attendee.params.get("PARTSTAT")
+    return None
+
+
+@pytest.mark.backends("sqlite")
+def test_a_guest_answers_by_link_and_the_organizer_sees_it(make_almanac, backend):
+    server = make_almanac(backend=backend)
+    browser = log_in(server)
+    page = browser.get(server.url("/calendar/new"), timeout=30).text
+    saved = browser.post(server.url("/calendar/events"), data=event_form(
+        CSRF.search(page).group(1), title="Planning lunch", guests="Bo@Example.net, cy@example.org"),
+        timeout=30, allow_redirects=False)
+    assert saved.status_code == 303, saved.text[:500]
+
+    [invitation] = to(server, "bo@example.net", "Invitation: Planning lunch")
+    assert invitation.get_content_type() == "multipart/alternative"
+    assert str(invitation["Reply-To"]) == "alice@example.org", "answers by mail go to the organizer"
+    method, itip = calendar_part(invitation)
+    assert method == "REQUEST" and str(itip["METHOD"]) == "REQUEST"
+    [event] = itip.walk("VEVENT")
+    assert str(event["ORGANIZER"]).lower() == "mailto:alice@example.org"
+    assert partstat(event, "bo@example.net") == "NEEDS-ACTION"
+    assert not event.walk("VALARM"), "the organizer's own reminder is not sent along"
+    assert len(to(server, "cy@example.org", "Invitation:")) == 1
+    body = invitation.get_body(preferencelist=("plain",)).get_content()
+    link = LINK.search(body).group(0)
+
+    guest = requests.Session()  # no account, no log-in
+    shown = guest.get(link, timeout=30)
+    assert shown.status_code == 200 and "Planning lunch" in shown.text and "Will you come?" in shown.text
+    assert partstat(stored_event(server, "Planning lunch"), "bo@example.net") == "NEEDS-ACTION", \
+        "opening the link (as a mail scanner does) answers nothing"
+    answered = guest.post(link, data={"csrf": CSRF.search(shown.text).group(1), "answer": "accepted"}, timeout=30)
+    assert answered.status_code == 200 and "Thank you" in answered.text
+    assert partstat(stored_event(server, "Planning lunch"), "bo@example.net") == "ACCEPTED"
+    assert partstat(stored_event(server, "Planning lunch"), "cy@example.org") == "NEEDS-ACTION"
+    assert len(to(server, "alice@example.org", "bo@example.net accepted")) == 1, "the organizer is told"
+
+    again = guest.post(link, data={"csrf": CSRF.search(shown.text).group(1), "answer": "declined"}, timeout=30)
+    assert again.status_code == 409 and "answered already" in again.text
+    assert partstat(stored_event(server, "Planning lunch"), "bo@example.net") == "ACCEPTED", "a second use changes nothing"
+    tampered = link[:-1] + ("A" if link[-1] != "A" else "B")
+    assert guest.get(tampered, timeout=30).status_code == 404
+    assert guest.post(tampered, data={"csrf": CSRF.search(shown.text).group(1), "answer": "declined"},
+                      timeout=30).status_code == 404
+    assert guest.get(server.url("/invitations/short"), timeout=30).status_code == 404
+
+    # Cy is taken off the list: Cy is told, Bo keeps the answer.
+    events = browser.get(server.url("/calendar?view=agenda&date=2027-03-01"), timeout=30).text
+    edit = re.search(r'href="(/calendar/events/calendar/[^"?]+)', events).group(1)
+    form = browser.get(server.url(edit), timeout=30).text
+    assert "bo@example.net" in form and "accepted" in form, "the form shows the guests and their answers"
+    changed = browser.post(server.url(edit), data=event_form(
+        CSRF.search(form).group(1), title="Planning lunch", guests="bo@example.net", scope="all"),
+        timeout=30, allow_redirects=False)
+    assert changed.status_code == 303
+    [cancel] = to(server, "cy@example.org", "Cancelled: Planning lunch")
+    assert calendar_part(cancel)[0] == "CANCEL"
+    assert partstat(stored_event(server, "Planning lunch"), "bo@example.net") == "ACCEPTED"
+    assert partstat(stored_event(server, "Planning lunch"), "cy@example.org") is None
+
+
+@pytest.mark.backends("sqlite")
+def test_an_account_may_send_a_limited_number_of_invitations(make_almanac, backend):
+    server = make_almanac(backend=backend)
+    browser = log_in(server)
+    page = browser.get(server.url("/calendar/new"), timeout=30).text
+    csrf = CSRF.search(page).group(1)
+    for batch in range(2):
+        guests = ", ".join(f"guest{batch}-{n}@example.net" for n in range(50))
+        saved = browser.post(server.url("/calendar/events"), data=event_form(
+            csrf, title=f"Big meeting {batch}", guests=guests), timeout=30, allow_redirects=False)
+        assert saved.status_code == 303, saved.text[:300]
+    over = browser.post(server.url("/calendar/events"), data=event_form(
+        csrf, title="One too many", guests="late@example.net"), timeout=30, allow_redirects=False)
+    assert over.status_code == 429
+    assert "100 invitations in the last hour" in over.text
+    assert not to(server, "late@example.net", "Invitation:"), "nothing is mailed"
+    titles = [str(e["SUMMARY"]) for e in stored_events(server)]
+    assert "Big meeting 1" in titles and "One too many" not in titles, "the refused event is not saved"
+    too_many = ", ".join(f"crowd{n}@example.net" for n in range(51))
+    refused = browser.post(server.url("/calendar/events"), data=event_form(csrf, title="Crowd", guests=too_many),
+                           timeout=30, allow_redirects=False)
+    assert refused.status_code == 422 and "at most 50" in refused.text
+    bad = browser.post(server.url("/calendar/events"), data=event_form(csrf, title="Bad", guests="not an address"),
+                       timeout=30, allow_redirects=False)
+    assert bad.status_code == 422
