@@ -36,7 +36,8 @@ pub struct FeedQuery {
     show: String,
 }
 
-/// One event as the calendar component reads it.
+/// One event as the calendar component reads it (its JSON has these flags).
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct GridEvent {
