@@ -86,6 +86,32 @@ def partstat(event: icalendar.Event, address: str) -> str | None:
     return None
 
 
+def reply_mail(uid: str, guest: str, partstat: str) -> str:
+    """A REPLY as mail programs send it: multipart, the calendar part in base64."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+    reply = icalendar.Calendar()
+    reply.add("prodid", "-//Mail program//EN")
+    reply.add("version", "2.0")
+    reply.add("method", "REPLY")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", icalendar.vDatetime.from_ical("20270101T000000Z"))
+    attendee = icalendar.vCalAddress(f"mailto:{guest}")
+    attendee.params["PARTSTAT"] = partstat
+    event.add("attendee", attendee)
+    reply.add_component(event)
+    mail = MIMEMultipart("mixed")
+    mail["From"] = guest
+    mail["To"] = "alice@example.org"
+    mail["Subject"] = "Re: Invitation"
+    mail.attach(MIMEText("My answer.", "plain"))
+    part = MIMEText(reply.to_ical().decode(), "calendar", "utf-8")
+    part.set_param("method", "REPLY")
+    mail.attach(part)
+    return mail.as_string()
+
+
 @pytest.mark.backends("sqlite")
 def test_a_guest_answers_by_link_and_the_organizer_sees_it(make_almanac, backend):
     server = make_almanac(backend=backend)
@@ -128,6 +154,20 @@ def test_a_guest_answers_by_link_and_the_organizer_sees_it(make_almanac, backend
     assert guest.post(tampered, data={"csrf": CSRF.search(shown.text).group(1), "answer": "declined"},
                       timeout=30).status_code == 404
     assert guest.get(server.url("/invitations/short"), timeout=30).status_code == 404
+
+    # Cy answers from a mail program: an iTIP REPLY mailed back, fed to the
+    # mail intake as the mail server's pipe would.
+    [cy_invitation] = to(server, "cy@example.org", "Invitation: Planning lunch")
+    uid = str(calendar_part(cy_invitation)[1].walk("VEVENT")[0]["UID"])
+    intake = server.cli("mail-intake", stdin=reply_mail(uid, "cy@example.org", "TENTATIVE"))
+    assert intake.returncode == 0, intake.stderr
+    assert partstat(stored_event(server, "Planning lunch"), "cy@example.org") == "TENTATIVE"
+    assert len(to(server, "alice@example.org", "cy@example.org said maybe to")) == 1
+    stranger = server.cli("mail-intake", stdin=reply_mail(uid, "eve@example.com", "ACCEPTED"))
+    assert stranger.returncode == 65 and "matches no invitation" in stranger.stderr, "only invited guests answer"
+    assert "eve@example.com" not in str(stored_event(server, "Planning lunch").to_ical())
+    garbled = server.cli("mail-intake", stdin="this is not a mail with a calendar")
+    assert garbled.returncode == 65
 
     # Cy is taken off the list: Cy is told, Bo keeps the answer.
     events = browser.get(server.url("/calendar?view=agenda&date=2027-03-01"), timeout=30).text

@@ -2,6 +2,7 @@
 
 mod backup;
 mod incidents;
+mod mail_intake;
 mod maintenance;
 mod metrics_cmd;
 mod monitor;
@@ -69,6 +70,9 @@ enum Command {
     },
     /// Check the configuration, the schema version and the database's integrity.
     Check,
+    /// Read one mail on standard input (a mail server's pipe) and apply the
+    /// calendar answer in it (iMIP REPLY) to the organizer's event.
+    MailIntake,
     /// Switch maintenance mode: writes refused with 503, reads go on, on every instance.
     Maintenance {
         #[command(subcommand)]
@@ -113,6 +117,13 @@ async fn run() -> Result<()> {
             users::run(&store, command).await
         }
         Command::Check => check(&config).await,
+        Command::MailIntake => {
+            let store = open_current(&config).await?;
+            let state = AppState::new(store, config).map_err(anyhow::Error::msg)?;
+            let code = mail_intake::run(&state).await?;
+            state.store.close().await;
+            std::process::exit(code);
+        }
         Command::Metrics {
             command:
                 MetricsCommand::Collect {

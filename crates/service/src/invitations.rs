@@ -195,14 +195,13 @@ pub enum Answered {
     Gone,
 }
 
-/// Applies a guest's answer: the PARTSTAT in the organizer's copy (every
-/// component that lists the guest), then a mail to the organizer.
+/// Applies a guest's answer by link: once per link, before it expires.
 pub async fn answer(
     state: &AppState,
     invitation: &Invitation,
     answer: &str,
 ) -> Result<Answered, StoreError> {
-    let Some((_, partstat, words)) = ANSWERS.iter().find(|(value, _, _)| *value == answer) else {
+    let Some((_, partstat, _)) = ANSWERS.iter().find(|(value, _, _)| *value == answer) else {
         return Ok(Answered::Gone);
     };
     if let Some(previous) = &invitation.answer {
@@ -211,27 +210,94 @@ pub async fn answer(
     if invitation.expires_at < chrono::Utc::now().timestamp() {
         return Ok(Answered::Expired);
     }
+    if !state.store.answer_invitation(invitation.id, answer).await? {
+        return Ok(Answered::AlreadyAnswered(answer.to_owned()));
+    }
+    let set = set_answer(
+        state,
+        (invitation.collection_id, &invitation.uid),
+        &invitation.attendee,
+        partstat,
+    )
+    .await;
+    match set {
+        Ok(Some(title)) => Ok(Answered::Done { title }),
+        other => {
+            // Nothing changed: the link may answer again.
+            state.store.unanswer_invitation(invitation.id).await?;
+            other.map(|_| Answered::Gone)
+        }
+    }
+}
+
+/// Applies an iTIP REPLY that came by mail (from Gmail, Outlook, Apple
+/// Mail...): each attendee's PARTSTAT, in the events this service invited
+/// them to. Gives what it applied ("address PARTSTAT title").
+pub async fn apply_reply(state: &AppState, reply: &Component) -> Result<Vec<String>, StoreError> {
+    if !reply
+        .property("METHOD")
+        .is_some_and(|m| m.value.trim().eq_ignore_ascii_case("REPLY"))
+    {
+        return Ok(Vec::new());
+    }
+    let mut applied = Vec::new();
+    for event in reply.components.iter().filter(|c| c.is("VEVENT")) {
+        let Some(uid) = event.property("UID").map(|p| p.value.trim().to_owned()) else {
+            continue;
+        };
+        for attendee in event.properties_named("ATTENDEE") {
+            let Some(partstat) = attendee
+                .param("PARTSTAT")
+                .map(str::to_ascii_uppercase)
+                .filter(|p| ANSWERS.iter().any(|(_, known, _)| known == p))
+            else {
+                continue;
+            };
+            let guest = address(attendee);
+            // Only someone this service invited may answer, and only there.
+            for collection in state.store.invited_collections(&uid, &guest).await? {
+                if let Some(title) =
+                    set_answer(state, (collection, &uid), &guest, &partstat).await?
+                {
+                    applied.push(format!("{guest} {partstat} {title}"));
+                }
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Sets the guest's PARTSTAT in the organizer's copy (every component that
+/// lists the guest), then tells the organizer. `None`: the event or the
+/// guest is gone.
+async fn set_answer(
+    state: &AppState,
+    (collection_id, uid): (i64, &str),
+    guest: &str,
+    partstat: &str,
+) -> Result<Option<String>, StoreError> {
+    let words = ANSWERS
+        .iter()
+        .find(|(_, known, _)| *known == partstat)
+        .map_or("answered", |(_, _, words)| words);
     let store = &state.store;
-    let Some(collection) = store.collection_by_id(invitation.collection_id).await? else {
-        return Ok(Answered::Gone);
+    let Some(collection) = store.collection_by_id(collection_id).await? else {
+        return Ok(None);
     };
     let Some(owner) = store.user_by_id(collection.owner_id).await? else {
-        return Ok(Answered::Gone);
+        return Ok(None);
     };
-    let Some(name) = store
-        .item_name_for_uid(collection.id, &invitation.uid)
-        .await?
-    else {
-        return Ok(Answered::Gone);
+    let Some(name) = store.item_name_for_uid(collection.id, uid).await? else {
+        return Ok(None);
     };
     let Some(item) = store.item(collection.id, &name).await? else {
-        return Ok(Answered::Gone);
+        return Ok(None);
     };
     let Some(mut calendar) = std::str::from_utf8(&item.data)
         .ok()
         .and_then(|t| almanac_ical::parse(t, &ParseLimits::default()).ok())
     else {
-        return Ok(Answered::Gone);
+        return Ok(None);
     };
     let mut listed = false;
     for event in calendar.components.iter_mut().filter(|c| c.is("VEVENT")) {
@@ -240,7 +306,7 @@ pub async fn answer(
             .iter_mut()
             .filter(|p| p.name.eq_ignore_ascii_case("ATTENDEE"))
         {
-            if address(attendee) == invitation.attendee {
+            if address(attendee) == guest {
                 attendee.remove_param("PARTSTAT");
                 attendee.remove_param("RSVP");
                 *attendee = attendee.clone().with_param("PARTSTAT", partstat);
@@ -249,10 +315,7 @@ pub async fn answer(
         }
     }
     if !listed {
-        return Ok(Answered::Gone);
-    }
-    if !store.answer_invitation(invitation.id, answer).await? {
-        return Ok(Answered::AlreadyAnswered(answer.to_owned()));
+        return Ok(None);
     }
     let text = calendar.to_ics();
     let principal = acting_owner(&owner);
@@ -261,41 +324,34 @@ pub async fn answer(
         owner: &principal,
         origin: Origin::Web,
     };
-    let written = match writer.check(&collection, None, text.as_bytes()) {
-        Ok(index) => {
-            let new = NewItem {
-                content_type: "text/calendar; charset=utf-8",
-                data: text.as_bytes(),
-                calendar: Some(index),
-                origin: Origin::Web,
-            };
-            writer
-                .write(
-                    &collection,
-                    &name,
-                    &new,
-                    &WriteCondition::IfMatch(item.meta.etag.clone()),
-                )
-                .await
-                .is_ok()
-        }
-        Err(_) => false,
+    let index = writer
+        .check(&collection, None, text.as_bytes())
+        .map_err(|_| StoreError::PreconditionFailed)?;
+    let new = NewItem {
+        content_type: "text/calendar; charset=utf-8",
+        data: text.as_bytes(),
+        calendar: Some(index),
+        origin: Origin::Web,
     };
-    if !written {
-        // The organizer's copy changed meanwhile: the guest may answer again.
-        store.unanswer_invitation(invitation.id).await?;
-        return Err(StoreError::PreconditionFailed);
-    }
+    writer
+        .write(
+            &collection,
+            &name,
+            &new,
+            &WriteCondition::IfMatch(item.meta.etag.clone()),
+        )
+        .await
+        .map_err(|_| StoreError::PreconditionFailed)?;
     let (title, when) = describe(&calendar);
     let mail = Mail {
         to: &owner.email,
-        reply_to: Some(&invitation.attendee),
-        subject: &format!("{} {words} “{title}”", invitation.attendee),
-        body: format!("{} {words} your invitation to “{title}” ({when}).\nTheir answer is in your calendar.\n", invitation.attendee),
+        reply_to: Some(guest),
+        subject: &format!("{guest} {words} “{title}”"),
+        body: format!("{guest} {words} your invitation to “{title}” ({when}).\nTheir answer is in your calendar.\n"),
         link: None,
     };
     if let Err(e) = state.mailer.send(&mail).await {
         tracing::warn!(error = %e, "the organizer was not told of an answer");
     }
-    Ok(Answered::Done { title })
+    Ok(Some(title))
 }

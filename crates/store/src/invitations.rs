@@ -69,6 +69,22 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// The calendars whose event `uid` this service invited `attendee` to.
+    pub async fn invited_collections(
+        &self,
+        uid: &str,
+        attendee: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT DISTINCT collection_id FROM invitations WHERE uid = $1 AND attendee = $2",
+        )
+        .bind(uid)
+        .bind(attendee)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Takes an answer back (the organizer's copy could not be changed).
     pub async fn unanswer_invitation(&self, id: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;

@@ -13,3 +13,4 @@ CREATE TABLE invitations (
     answer        TEXT
 );
 CREATE INDEX invitations_event ON invitations (collection_id, uid);
+CREATE INDEX invitations_guest ON invitations (uid, attendee);
