@@ -24,7 +24,7 @@ pub async fn run(state: &AppState) -> Result<i32> {
     };
     let mut applied = Vec::new();
     let mut found_calendar = false;
-    for part in message.parts.iter() {
+    for part in &message.parts {
         let is_calendar =
             part.is_content_type("text", "calendar") || part.is_content_type("application", "ics");
         if !is_calendar {
