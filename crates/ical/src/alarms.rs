@@ -100,7 +100,7 @@ pub fn next_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{parse, ParseLimits};
+    use crate::parser::{parse, ParseLimits};
 
     fn calendar(events: &str) -> Component {
         let text =

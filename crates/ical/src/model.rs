@@ -225,13 +225,6 @@ mod tests {
     }
 
     #[test]
-    fn parameters_keep_the_quoting_they_came_with() {
-        let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nATTENDEE;CN=Olga Organizer;X-A=\"plain\":mailto:o@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let parsed = crate::parse(text, &crate::ParseLimits::default()).unwrap();
-        assert_eq!(parsed.to_ics(), text);
-    }
-
-    #[test]
     fn folds_long_lines_at_75_octets_on_char_boundaries() {
         let mut c = Component::new("X");
         // "SUMMARY:" is 8 octets, each 'é' is 2 octets.

@@ -371,6 +371,13 @@ fn truncate(text: &str, max_chars: usize) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn parameters_keep_the_quoting_they_came_with() {
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nATTENDEE;CN=Olga Organizer;X-A=\"plain\":mailto:o@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let parsed = parse(text, &ParseLimits::default()).unwrap();
+        assert_eq!(parsed.to_ics(), text);
+    }
+
     fn parse_default(text: &str) -> Result<Component, ParseError> {
         parse(text, &ParseLimits::default())
     }

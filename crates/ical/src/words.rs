@@ -35,7 +35,7 @@ pub fn search_text(calendar: &Component) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{parse, ParseLimits};
+    use crate::parser::{parse, ParseLimits};
 
     #[test]
     fn the_words_of_every_component_unescaped() {

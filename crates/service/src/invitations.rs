@@ -7,7 +7,7 @@
 use crate::mail::Mail;
 use crate::objects::Writer;
 use crate::share_link::acting_owner;
-use crate::AppState;
+use crate::state::AppState;
 use almanac_ical::{Component, ParseLimits, Property};
 use almanac_store::{Collection, Invitation, NewItem, Origin, StoreError, User, WriteCondition};
 use chrono::TimeZone;

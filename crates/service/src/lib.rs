@@ -35,6 +35,7 @@ pub mod guard;
 pub mod invitations;
 pub mod mail;
 pub mod maintenance;
+pub mod next_alarm;
 pub mod objects;
 pub mod ops_metrics;
 pub mod page;

@@ -105,7 +105,7 @@ impl Writer<'_> {
             ));
         }
         Ok(CalendarIndex {
-            alarm_at: crate::reminders::next_alarm(
+            alarm_at: crate::next_alarm::next_alarm(
                 &object.calendar,
                 &ctx,
                 chrono::Utc::now().timestamp(),

@@ -7,7 +7,8 @@
 //! claim whose instance stopped before mailing is mailed by another.
 
 use crate::mail::{Mail, Mailer};
-use almanac_ical::alarms::{due_between, next_after};
+use crate::next_alarm::next_alarm;
+use almanac_ical::alarms::due_between;
 use almanac_ical::{Component, EvalContext, ParseLimits};
 use almanac_store::{DueObject, ReminderMail, Store};
 use chrono::TimeZone;
@@ -21,17 +22,6 @@ const BATCH: i64 = 200;
 const TOO_LATE: i64 = 3600;
 /// A claim not mailed this long after it was taken is mailed again.
 const STALE_CLAIM: i64 = 120;
-
-/// Alarms that can become mail (the rest, AUDIO and PROCEDURE, belong to
-/// devices).
-pub fn mailable(action: &str) -> bool {
-    action == "EMAIL" || action == "DISPLAY"
-}
-
-/// The next moment one of the object's mailable alarms is due, after `now`.
-pub fn next_alarm(calendar: &Component, ctx: &EvalContext, now: i64) -> Option<i64> {
-    next_after(calendar, now, ctx, mailable)
-}
 
 /// Looks for due reminders every `every` until the process ends.
 pub async fn run(

@@ -37,7 +37,7 @@ pub async fn fill_missing(store: Store) {
                         (
                             *id,
                             almanac_ical::search_text(&calendar),
-                            crate::reminders::next_alarm(&calendar, &ctx, now),
+                            crate::next_alarm::next_alarm(&calendar, &ctx, now),
                         )
                     },
                 )
