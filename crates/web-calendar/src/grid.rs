@@ -19,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
-use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -110,16 +110,11 @@ pub async fn feed(
         .filter(|c| query.show.is_empty() || query.show.split(',').any(|s| s == c.path))
         .cloned()
         .collect();
-    let midnight = |d: NaiveDate| {
-        zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map_or(0, |t| t.timestamp())
-    };
-    let entries = occurrences::entries(
+    let entries = occurrences::entries_on_days(
         &state.store,
         &shown,
         zone,
-        (midnight(first), midnight(last)),
+        (first, last),
         scope.detail,
         state.config.limits.max_instances,
     )

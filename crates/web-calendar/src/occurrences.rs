@@ -205,6 +205,25 @@ pub async fn entries(
     Ok(entries)
 }
 
+/// Every occurrence from the start of day `first` to the start of day
+/// `last`, days as the reader's zone has them.
+pub async fn entries_on_days(
+    store: &Store,
+    calendars: &[Collection],
+    zone: Tz,
+    (first, last): (NaiveDate, NaiveDate),
+    detail: Detail,
+    max_instances: usize,
+) -> Result<Vec<Entry>, StoreError> {
+    let midnight = |d: NaiveDate| {
+        zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map_or(0, |t| t.timestamp())
+    };
+    let range = (midnight(first), midnight(last));
+    entries(store, calendars, zone, range, detail, max_instances).await
+}
+
 /// The tasks of `calendars`, open ones first, then by due date.
 pub async fn tasks(store: &Store, calendars: &[Collection]) -> Result<Vec<Task>, StoreError> {
     let mut tasks = Vec::new();

@@ -191,6 +191,28 @@ pub struct TaskAction {
     action: String,
 }
 
+/// A task of the owner's: its calendar, its ETag as stored, and its text.
+async fn load_task(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+    (calendar, item): (&str, &str),
+) -> Result<(almanac_store::Collection, String, almanac_ical::Component), Response> {
+    let not_found = || page::not_found_page(&state.config.site, viewer);
+    let collection = scope.find(state, viewer, calendar)?;
+    let stored = state
+        .store
+        .item(collection.id, item)
+        .await
+        .map_err(|e| Guard::new(state, viewer).store_error(&e))?
+        .ok_or_else(not_found)?;
+    let parsed = std::str::from_utf8(&stored.data)
+        .ok()
+        .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
+        .ok_or_else(not_found)?;
+    Ok((collection, stored.meta.etag, parsed))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct TaskEditForm {
@@ -250,18 +272,8 @@ pub async fn edit_task(
         )
         .await;
     }
-    let not_found = || page::not_found_page(&state.config.site, &viewer);
-    let collection = scope.find(&state, &viewer, &calendar)?;
-    let stored = state
-        .store
-        .item(collection.id, &item)
-        .await
-        .map_err(|e| guard.store_error(&e))?
-        .ok_or_else(not_found)?;
-    let mut parsed = std::str::from_utf8(&stored.data)
-        .ok()
-        .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
-        .ok_or_else(not_found)?;
+    let (collection, _, mut parsed) =
+        load_task(&state, &viewer, &scope, (&calendar, &item)).await?;
     let edit = editor::TaskEdit {
         title,
         due,
@@ -269,7 +281,7 @@ pub async fn edit_task(
         priority,
     };
     if !editor::edit_task(&mut parsed, &edit) {
-        return Err(not_found());
+        return Err(page::not_found_page(&state.config.site, &viewer));
     }
     if let Err(message) = store_object(
         &state,
@@ -295,15 +307,8 @@ pub async fn task_action(
     let scope = Scope::owner(&state, &viewer, "/calendar/tasks").await?;
     let guard = Guard::new(&state, &viewer);
     guard.change(&form.csrf).await?;
-    let not_found = || page::not_found_page(&state.config.site, &viewer);
-    let collection = scope.find(&state, &viewer, &calendar)?;
-    let stored = state
-        .store
-        .item(collection.id, &item)
-        .await
-        .map_err(|e| guard.store_error(&e))?
-        .ok_or_else(not_found)?;
-    let etag = stored.meta.etag.clone();
+    let (collection, etag, mut parsed) =
+        load_task(&state, &viewer, &scope, (&calendar, &item)).await?;
     if form.action == "delete" {
         state
             .store
@@ -316,12 +321,8 @@ pub async fn task_action(
             .await
             .map_err(|_| write_refused(&state, &viewer, "The task changed meanwhile."))?;
     } else {
-        let mut parsed = std::str::from_utf8(&stored.data)
-            .ok()
-            .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
-            .ok_or_else(not_found)?;
         if !editor::set_task_done(&mut parsed, form.action == "done") {
-            return Err(not_found());
+            return Err(page::not_found_page(&state.config.site, &viewer));
         }
         if let Err(message) = store_object(
             &state,

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate};
 use std::fmt::Write as _;
 
 #[derive(Default)]
@@ -300,17 +300,12 @@ pub(crate) async fn show_view(
         .cloned()
         .collect();
     let (first, days, prev, next) = period(view, date);
-    let midnight = |d: NaiveDate| {
-        zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map_or(0, |t| t.timestamp())
-    };
     let last = first + Duration::days(days);
-    let entries = occurrences::entries(
+    let entries = occurrences::entries_on_days(
         &state.store,
         &shown,
         zone,
-        (midnight(first), midnight(last)),
+        (first, last),
         scope.detail,
         state.config.limits.max_instances,
     )
