@@ -214,8 +214,18 @@ test('tasks: title, due date, notes and priority edited; the task shows on its d
 
 test('axe-core finds no serious or critical problem on any calendar page', async () => {
   const axe = readFileSync(join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  // An event's own form, and what a share link's visitor sees (read-write).
+  await page.goto(`${server.base}/calendar/search?q=review`);
+  const eventForm = await page.locator('.search-results li a').first().getAttribute('href');
+  await page.goto(`${server.base}/calendar/calendars/calendar/share`);
+  const newLink = page.getByRole('region', { name: 'New link' });
+  await newLink.getByLabel('The link lets people').selectOption({ label: 'See and edit events' });
+  await newLink.getByLabel('Label (for you)').fill('Family');
+  await submit(newLink.getByRole('button', { name: 'Make the link' }));
+  const shared = new URL(await page.getByRole('status').filter({ hasText: 'Your new link' }).getByRole('link').getAttribute('href'), server.base).pathname;
   const pages = ['/calendar?view=month&date=2027-01-15', '/calendar?view=week&date=2027-01-15', '/calendar?view=day&date=2027-01-15',
-    '/calendar?view=agenda&date=2027-01-01', '/calendar/new', '/calendar/tasks', '/calendar/calendars', '/calendar/search?q=review'];
+    '/calendar?view=agenda&date=2027-01-01', '/calendar/new', eventForm, '/calendar/tasks', '/calendar/calendars',
+    '/calendar/search?q=review', '/account/reminders', `${shared}?date=2027-01-15`, `${shared}/new`];
   const problems = [];
   for (const [scheme, script] of [['light', true], ['dark', true], ['light', false]]) {
     // bypassCSP: the test injects axe itself (the site allows only its own
