@@ -178,7 +178,8 @@ def test_a_full_disk_answers_507_and_loses_nothing(tmpfs, make_almanac):
         # More writes on every connection of the pool, then a delete.
         assert not run_threads(3, lambda w: [ledger.put(almanac, f"c{cycle}-more-{w}-{j}.ics",
                                                          ics(f"c{cycle}-more-{w}-{j}")) for j in range(5)])
-        assert ledger.delete(almanac, written[0]).status_code == 204
+        # (A small margin can leave room for no write at all before the disk fills.)
+        assert ledger.delete(almanac, written[0] if written else f"c{cycle}-after-{k}.ics").status_code == 204
         ledger.verify(almanac, times=3, when=f"cycle {cycle}, space back")
         print(f"cycle {cycle} (margin {margin} KiB): {len(written)} writes before the disk was full, "
               f"refusals {[s for s, _ in refusals]}")
