@@ -144,9 +144,9 @@ def test_outdated_schema_is_refused_until_migrated(tmp_path):
     assert refused.returncode != 0
     assert "run `almanac migrate`" in refused.stderr
     dry = almanac(tmp_path, "migrate", "--dry-run")
-    assert dry.returncode == 0 and "Would apply migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]" in dry.stdout
+    assert dry.returncode == 0 and "Would apply migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]" in dry.stdout
     done = almanac(tmp_path, "migrate")
-    assert done.returncode == 0 and "schema version is now 16" in done.stdout
+    assert done.returncode == 0 and "schema version is now 17" in done.stdout
     backups = list((tmp_path / "backups").glob("before-migration-from-v0-*.jsonl.gz"))
     assert len(backups) == 1 and "Backed up" in done.stdout, done.stdout
     assert "up to date" in almanac(tmp_path, "migrate").stdout

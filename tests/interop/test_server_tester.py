@@ -7,6 +7,8 @@ Its full, verbose feature table goes to artifacts/caldav-server-tester.txt
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,11 +17,14 @@ import sys
 import pytest
 
 USER = "tester"
+# The second account the multi-user scheduling checks invite (RFC 6638).
+ATTENDEE = "bob"
 
 # Features the tool checks that the RFCs Almanac claims (DAV: 1, 3,
-# calendar-access; sync-collection) require.  Anything else it probes is
-# optional or not claimed (scheduling = RFC 6638, principal-search = RFC 3744,
-# colours, '@' spellings, auto-created calendars, well-known on localhost).
+# calendar-access, calendar-auto-schedule; sync-collection) require.
+# Anything else it probes is optional or not claimed (principal-search =
+# RFC 3744, colours, '@' spellings, auto-created calendars, well-known on
+# localhost).
 REQUIRED = {
     # RFC 4918 / RFC 9110
     "propfind": "RFC 4918 9.1",
@@ -55,13 +60,30 @@ REQUIRED = {
     "sync-token": "RFC 6578 3.2",
     "sync-token.delete": "RFC 6578 3.5.1",
     "sync-token.invalid-token": "RFC 6578 3.2 (DAV:valid-sync-token)",
+    # RFC 6638, checked between two accounts
+    "scheduling": "RFC 6638 2 (calendar-auto-schedule)",
+    "scheduling.mailbox": "RFC 6638 2.1, 2.2",
+    "scheduling.calendar-user-address-set": "RFC 6638 2.4.1",
+    "scheduling.calendar-user-address-set.populated": "RFC 6638 2.4.1",
+    "scheduling.freebusy-query": "RFC 6638 5",
+    "scheduling.schedule-tag": "RFC 6638 3.2.10",
+    "scheduling.mailbox.inbox-delivery": "RFC 6638 4.1",
+    "scheduling.auto-schedule": "RFC 6638 4.1 (SCHEDULE-AGENT=SERVER)",
+    "scheduling.schedule-tag.stable-partstat": "RFC 6638 3.2.10",
 }
 
 FEATURE = re.compile(r"^## (\S+)\nFeature support level found: (\S+)", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
-def tester_run(almanac_server, artifacts_dir):
+def tester_run(almanac_server, artifacts_dir, tmp_path_factory):
+    # The attendee account, as a section of caldav's configuration file.
+    config = tmp_path_factory.mktemp("caldav-config") / "calendar.conf"
+    config.write_text(json.dumps({"attendee": {
+        "caldav_url": almanac_server.dav_url,
+        "caldav_username": ATTENDEE,
+        "caldav_password": almanac_server.users[ATTENDEE],
+    }}))
     command = shutil.which("caldav-server-tester")
     base = [command] if command else [sys.executable, "-m", "caldav_server_tester"]
     args = [
@@ -75,8 +97,11 @@ def tester_run(almanac_server, artifacts_dir):
         USER,
         "--caldav-password",
         almanac_server.users[USER],
+        "--config-section",
+        "attendee",
     ]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=150)
+    env = {**os.environ, "CALDAV_CONFIG_FILE": str(config)}
+    result = subprocess.run(args, capture_output=True, text=True, timeout=150, env=env)
     header = (
         f"# caldav-server-tester --verbose against Almanac ({almanac_server.backend} backend)\n"
         f"# exit code {result.returncode}\n\n"

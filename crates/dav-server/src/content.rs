@@ -1,14 +1,110 @@
 //! GET/HEAD, PUT, POST and DELETE.
 
-use crate::request::{internal, DavRequest, DavResult, Parent, Target};
+use crate::request::{internal, DavRequest, DavResult, Mailbox, Parent, Target};
 use crate::webcal;
 use almanac_dav::properties::http_date;
 use almanac_dav::DavError;
 use almanac_ical::ParseLimits;
 use almanac_service::access_log::{Changed, ItemKind};
-use almanac_store::{Collection, NewItem, StoreError};
-use axum::http::{header, HeaderValue, StatusCode};
+use almanac_service::scheduling::{self, Plan};
+use almanac_store::{Collection, NewItem, StoreError, User};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
+
+const SCHEDULE_TAG: HeaderName = HeaderName::from_static("schedule-tag");
+
+/// Whether bytes may hold a scheduling object (cheap test before parsing).
+fn may_schedule(data: &[u8]) -> bool {
+    memchr::memmem::find(data, b"ORGANIZER").is_some()
+}
+
+/// RFC 6638 §3.2.10 If-Schedule-Tag-Match: the stored object must still
+/// have the tag the client read.
+fn check_schedule_tag(request: &DavRequest, stored: Option<&[u8]>) -> Result<(), DavError> {
+    let Some(expected) = request.header("if-schedule-tag-match") else {
+        return Ok(());
+    };
+    let current = stored.and_then(scheduling::schedule_tag);
+    if current.as_deref() == Some(expected.trim()) {
+        Ok(())
+    } else {
+        Err(DavError::new(
+            412,
+            "The event changed since you read it (Schedule-Tag mismatch): read it again.",
+        ))
+    }
+}
+
+/// The account a write schedules for, when it is its owner writing (a
+/// share link's visitor sends no invitations in the owner's name).
+async fn scheduling_user(request: &DavRequest) -> Result<Option<User>, DavError> {
+    if request.access != almanac_dav::properties::Access::Owner {
+        return Ok(None);
+    }
+    request
+        .state
+        .store
+        .user_by_id(request.principal.id)
+        .await
+        .map_err(internal)
+}
+
+/// What writing `data` at `parent/name` will send (RFC 6638 §3.2).
+async fn plan_write(
+    request: &DavRequest,
+    parent: &Collection,
+    name: &str,
+    data: &[u8],
+) -> Result<Option<(User, Plan)>, DavError> {
+    let old = request
+        .state
+        .store
+        .item(parent.id, name)
+        .await
+        .map_err(internal)?
+        .map(|i| i.data);
+    check_schedule_tag(request, old.as_deref())?;
+    if !may_schedule(data) && !old.as_deref().is_some_and(may_schedule) {
+        return Ok(None);
+    }
+    let Some(user) = scheduling_user(request).await? else {
+        return Ok(None);
+    };
+    let plan = Plan::for_write(&request.state, &user, (parent, name), old.as_deref(), data).await?;
+    Ok(Some((user, plan)))
+}
+
+/// What deleting `parent/name` will send: a cancellation or a decline.
+async fn plan_delete(
+    request: &DavRequest,
+    parent: &Collection,
+    name: &str,
+) -> Result<Option<(User, Plan)>, DavError> {
+    let old = request
+        .state
+        .store
+        .item(parent.id, name)
+        .await
+        .map_err(internal)?
+        .map(|i| i.data);
+    check_schedule_tag(request, old.as_deref())?;
+    let Some(old) = old.filter(|o| may_schedule(o)) else {
+        return Ok(None);
+    };
+    let Some(user) = scheduling_user(request).await? else {
+        return Ok(None);
+    };
+    let plan = Plan::for_delete(&user, &old);
+    Ok(Some((user, plan)))
+}
+
+/// The site's address, for the answer links of invitation mails.
+fn base_url(request: &DavRequest) -> String {
+    almanac_service::public_url::PublicUrl::from_headers(&request.headers, &request.state.config)
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned()
+}
 
 pub async fn get(request: &DavRequest, target: Target) -> DavResult {
     match target {
@@ -23,6 +119,11 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
             if request.redact_private {
                 data = redacted(&data).unwrap_or(data);
             }
+            let data_for_tag = if parent.is_calendar() && !request.redact_private {
+                scheduling::schedule_tag(&data)
+            } else {
+                None
+            };
             let mut response = data.into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, header_value(&meta.content_type));
@@ -31,11 +132,15 @@ pub async fn get(request: &DavRequest, target: Target) -> DavResult {
                 header::LAST_MODIFIED,
                 header_value(&http_date(meta.modified_at)),
             );
+            if let Some(tag) = &data_for_tag {
+                headers.insert(SCHEDULE_TAG, header_value(tag));
+            }
             if !parent.is_calendar() {
                 as_attachment(headers, &meta.name);
             }
             Ok(response)
         }
+        Target::Mailbox(Mailbox::Message(message)) => crate::mailboxes::get(&message),
         Target::Collection(collection) if collection.is_calendar() => {
             webcal::export(&request.state, &collection, request.redact_private).await
         }
@@ -107,12 +212,13 @@ pub async fn put(request: &DavRequest, target: Target) -> DavResult {
 
 pub async fn post(request: &DavRequest, target: Target) -> DavResult {
     match target {
+        Target::Mailbox(Mailbox::Outbox) => crate::mailboxes::post_outbox(request).await,
         Target::Collection(collection) if collection.is_calendar() => {
             webcal::import(request, &collection).await
         }
         _ => Err(DavError::new(
             405,
-            "POST is only for importing .ics files into a calendar.",
+            "POST is only for importing .ics files into a calendar, and for free-busy requests to your outbox.",
         )),
     }
 }
@@ -129,10 +235,16 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
             DavError::new(413, message)
         });
     }
+    let mut plan = None;
     let (content_type, index) = if parent.is_calendar() {
-        let index = request
+        let mut index = request
             .writer()
             .check(parent, request.header("content-type"), data)?;
+        let planned = plan_write(request, parent, name, data).await?;
+        if let Some(rewritten) = planned.as_ref().and_then(|(_, p)| p.rewritten.as_deref()) {
+            index = request.writer().check(parent, None, rewritten.as_bytes())?;
+        }
+        plan = planned;
         ("text/calendar; charset=utf-8".to_owned(), Some(index))
     } else {
         let content_type = request
@@ -141,9 +253,11 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
             .to_owned();
         (content_type, None)
     };
+    let rewritten = plan.as_mut().and_then(|(_, p)| p.rewritten.take());
+    let stored = rewritten.as_deref().map_or(&data[..], str::as_bytes);
     let item = NewItem {
         content_type: &content_type,
-        data,
+        data: stored,
         calendar: index,
         origin: request.origin,
     };
@@ -156,7 +270,23 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
     } else {
         StatusCode::NO_CONTENT
     };
-    let mut response = (status, [(header::ETAG, outcome.etag)]).into_response();
+    let tag = plan.as_ref().and_then(|_| scheduling::schedule_tag(stored));
+    if let Some((user, plan)) = plan {
+        plan.run(&request.state, &user, parent, &base_url(request))
+            .await;
+    }
+    let mut response = status.into_response();
+    // RFC 4791 §5.3.4: no ETag when what is stored is not what was sent.
+    if stored == &data[..] {
+        response
+            .headers_mut()
+            .insert(header::ETAG, header_value(&outcome.etag));
+    }
+    if let Some(tag) = tag {
+        response
+            .headers_mut()
+            .insert(SCHEDULE_TAG, header_value(&tag));
+    }
     if let Some(index) = &item.calendar {
         let kind = ItemKind::of_component(Some(&index.component));
         response.extensions_mut().insert(Changed::Item(kind));
@@ -167,7 +297,15 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
 pub async fn delete(request: &DavRequest, target: Target) -> DavResult {
     let store = &request.state.store;
     match target {
+        Target::Mailbox(Mailbox::Message(message)) => {
+            return crate::mailboxes::delete(request, &message).await
+        }
         Target::Item { parent, meta, .. } => {
+            let plan = if parent.is_calendar() {
+                plan_delete(request, &parent, &meta.name).await?
+            } else {
+                None
+            };
             store
                 .delete_item(
                     parent.id,
@@ -184,6 +322,10 @@ pub async fn delete(request: &DavRequest, target: Target) -> DavResult {
                     StoreError::NotFound => DavError::new(404, "No such resource."),
                     other => internal(other),
                 })?;
+            if let Some((user, plan)) = plan {
+                plan.run(&request.state, &user, &parent, &base_url(request))
+                    .await;
+            }
         }
         Target::Collection(collection) => {
             store

@@ -10,6 +10,7 @@
 //! - `properties` (PROPFIND, PROPPATCH), `content` (GET, PUT, POST,
 //!   DELETE), `collections` (MKCOL, MKCALENDAR, COPY, MOVE), `report`
 //!   (REPORT), `webcal` (whole-calendar .ics export and import).
+//! - `mailboxes`: the schedule inbox and outbox (RFC 6638).
 //! - `dispatch`: authentication and the method table.
 //! - `share`: share links over CalDAV, through `dispatch`.
 
@@ -17,6 +18,7 @@ mod collections;
 mod content;
 mod dispatch;
 mod listing_cache;
+mod mailboxes;
 mod properties;
 mod report;
 mod request;

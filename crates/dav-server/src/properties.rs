@@ -98,21 +98,29 @@ pub async fn propfind(request: &DavRequest, target: Target) -> DavResult {
             }
         }
         Target::Item { parent, meta, .. } => {
-            let data = if wanted.wants(&props::CALENDAR_DATA) {
-                let item = request
+            let wants_tag = wanted.wants(&props::SCHEDULE_TAG);
+            let item = if wanted.wants(&props::CALENDAR_DATA) || wants_tag {
+                request
                     .state
                     .store
                     .item(parent.id, &meta.name)
                     .await
-                    .map_err(internal)?;
-                item.map(|i| String::from_utf8_lossy(&i.data).into_owned())
+                    .map_err(internal)?
             } else {
                 None
             };
+            let data = item
+                .as_ref()
+                .filter(|_| wanted.wants(&props::CALENDAR_DATA))
+                .map(|i| String::from_utf8_lossy(&i.data).into_owned());
             let dead = dead_properties(request, &wanted, parent.id, &meta.name).await?;
-            let node = item_node(request, &parent, &meta, data, dead);
+            let mut node = item_node(request, &parent, &meta, data, dead);
+            node.schedule_tag = item
+                .filter(|_| wants_tag)
+                .and_then(|i| almanac_service::scheduling::schedule_tag(&i.data));
             out.response(&node.href, &propstats(&node, &wanted, &ctx));
         }
+        Target::Mailbox(mailbox) => return crate::mailboxes::propfind(request, mailbox).await,
         Target::Absent { .. } => return Err(DavError::new(404, "No such resource.")),
     }
     Ok(multistatus(out.finish(None)))
@@ -213,6 +221,7 @@ pub(crate) fn item_node(
         modified_at: meta.modified_at,
         access: request.access,
         calendar_data,
+        schedule_tag: None,
         dead,
     }
 }
@@ -238,6 +247,9 @@ pub async fn proppatch(request: &DavRequest, target: Target) -> DavResult {
                 (parent, meta.name, href, &[])
             }
             Target::Absent { .. } => return Err(DavError::new(404, "No such resource.")),
+            Target::Mailbox(crate::request::Mailbox::Inbox) => {
+                return crate::mailboxes::proppatch_inbox(request).await
+            }
             _ => {
                 return Err(DavError::dav(
                     403,

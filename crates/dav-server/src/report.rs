@@ -226,7 +226,8 @@ async fn calendar_query(
         } else {
             None
         };
-        let node = item_node(request, collection, &item.meta, data, Vec::new());
+        let mut node = item_node(request, collection, &item.meta, data, Vec::new());
+        node.schedule_tag = schedule_tag(&query.props, item);
         out.response(&node.href, &propstats(&node, &query.props, &dav_ctx));
     }
     Ok(multistatus(out.finish(None)))
@@ -271,10 +272,19 @@ async fn calendar_multiget(
             None
         };
         let mut node = item_node(request, collection, &item.meta, data, Vec::new());
+        node.schedule_tag = schedule_tag(&multiget.props, &item);
         node.href.clone_from(href);
         out.response(href, &propstats(&node, &multiget.props, &dav_ctx));
     }
     Ok(multistatus(out.finish(None)))
+}
+
+/// A scheduling object's Schedule-Tag, when the request asks for it.
+fn schedule_tag(props: &PropRequest, item: &Item) -> Option<String> {
+    props
+        .wants(&almanac_dav::properties::SCHEDULE_TAG)
+        .then(|| almanac_service::scheduling::schedule_tag(&item.data))
+        .flatten()
 }
 
 /// RFC 6578. An unchanged poll answers from the collection row alone.
@@ -354,7 +364,8 @@ async fn sync_collection(
         } else {
             None
         };
-        let node = item_node(request, collection, &item.meta, data, Vec::new());
+        let mut node = item_node(request, collection, &item.meta, data, Vec::new());
+        node.schedule_tag = schedule_tag(&props, &item);
         out.response(&href, &propstats(&node, &props, &dav_ctx));
     }
     if truncated {

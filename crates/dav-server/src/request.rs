@@ -49,12 +49,21 @@ pub(crate) enum Target {
         /// The content, already read for GET and HEAD (one query, not two).
         data: Option<Vec<u8>>,
     },
+    /// The schedule inbox, a message in it, or the outbox (RFC 6638).
+    Mailbox(Mailbox),
     /// Nothing here yet; `parent` is where a MKCOL or PUT would create it.
     Absent {
         path: String,
         name: String,
         parent: Parent,
     },
+}
+
+/// What a URL under a principal's mailboxes names.
+pub(crate) enum Mailbox {
+    Inbox,
+    Outbox,
+    Message(almanac_store::ScheduleMessage),
 }
 
 pub(crate) enum Parent {
@@ -159,6 +168,16 @@ pub(crate) async fn resolve_path(request: &DavRequest, path: &DavPath) -> Result
         DavPath::Principals => Ok(Target::Principals),
         DavPath::Principal(user) if user == me => Ok(Target::Principal),
         DavPath::Home(user) if user == me => Ok(Target::Home),
+        DavPath::Inbox(user) if user == me => Ok(Target::Mailbox(Mailbox::Inbox)),
+        DavPath::Outbox(user) if user == me => Ok(Target::Mailbox(Mailbox::Outbox)),
+        DavPath::InboxMessage { user, name } if user == me => request
+            .state
+            .store
+            .inbox_message(request.principal.id, name)
+            .await
+            .map_err(internal)?
+            .map(|m| Target::Mailbox(Mailbox::Message(m)))
+            .ok_or_else(not_found),
         DavPath::InHome { user, segments } if user == me => {
             let store = &request.state.store;
             let owner = request.principal.id;
@@ -363,7 +382,7 @@ pub(crate) fn options() -> Response {
             (header::ALLOW, ALLOW),
             (
                 header::HeaderName::from_static("dav"),
-                "1, 3, calendar-access, extended-mkcol",
+                "1, 3, calendar-access, calendar-auto-schedule, extended-mkcol",
             ),
         ],
     )

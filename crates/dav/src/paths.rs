@@ -5,6 +5,9 @@
 //! | `/dav/`                             | root                  |
 //! | `/dav/principals/`                  | principal collection  |
 //! | `/dav/principals/{user}/`           | a user's principal    |
+//! | `/dav/principals/{user}/inbox/`     | schedule inbox        |
+//! | `/dav/principals/{user}/inbox/{m}`  | a scheduling message  |
+//! | `/dav/principals/{user}/outbox/`    | schedule outbox       |
 //! | `/dav/calendars/{user}/`            | calendar home         |
 //! | `/dav/calendars/{user}/{a}/{b}...`  | collections, members  |
 
@@ -35,6 +38,14 @@ pub enum DavPath {
     Principals,
     Principal(String),
     Home(String),
+    /// The schedule inbox (RFC 6638 §2.2), and a message in it.
+    Inbox(String),
+    InboxMessage {
+        user: String,
+        name: String,
+    },
+    /// The schedule outbox (RFC 6638 §2.1).
+    Outbox(String),
     /// Below a home: the decoded segments; the store decides whether the
     /// last one is a collection or a member.
     InHome {
@@ -74,6 +85,15 @@ impl DavPath {
         match (kind.as_str(), user) {
             ("principals", None) => Some(Self::Principals),
             ("principals", Some(user)) if rest.is_empty() => Some(Self::Principal(user)),
+            ("principals", Some(user)) => match rest.as_slice() {
+                [mailbox] if mailbox == "inbox" => Some(Self::Inbox(user)),
+                [mailbox] if mailbox == "outbox" => Some(Self::Outbox(user)),
+                [mailbox, name] if mailbox == "inbox" => Some(Self::InboxMessage {
+                    user,
+                    name: name.clone(),
+                }),
+                _ => None,
+            },
             ("calendars", Some(user)) if rest.is_empty() => Some(Self::Home(user)),
             ("calendars", Some(user)) => Some(Self::InHome {
                 user,
@@ -90,6 +110,14 @@ pub fn encode_segment(segment: &str) -> String {
 
 pub fn principal_href(user: &str) -> String {
     format!("{PRINCIPALS}{}/", encode_segment(user))
+}
+
+pub fn inbox_href(user: &str) -> String {
+    format!("{}inbox/", principal_href(user))
+}
+
+pub fn outbox_href(user: &str) -> String {
+    format!("{}outbox/", principal_href(user))
 }
 
 pub fn home_href(user: &str) -> String {

@@ -36,6 +36,10 @@ names! {
     CALENDAR_HOME_SET = CALDAV "calendar-home-set";
     CALENDAR_USER_ADDRESS_SET = CALDAV "calendar-user-address-set";
     CALENDAR_USER_TYPE = CALDAV "calendar-user-type";
+    SCHEDULE_INBOX_URL = CALDAV "schedule-inbox-URL";
+    SCHEDULE_OUTBOX_URL = CALDAV "schedule-outbox-URL";
+    SCHEDULE_DEFAULT_CALENDAR_URL = CALDAV "schedule-default-calendar-URL";
+    SCHEDULE_TAG = CALDAV "schedule-tag";
     CALENDAR_DESCRIPTION = CALDAV "calendar-description";
     CALENDAR_TIMEZONE = CALDAV "calendar-timezone";
     SUPPORTED_COMPONENTS = CALDAV "supported-calendar-component-set";
@@ -56,6 +60,8 @@ const PRINCIPAL_PROPS: &[PropName] = &[
     CALENDAR_HOME_SET,
     CALENDAR_USER_ADDRESS_SET,
     CALENDAR_USER_TYPE,
+    SCHEDULE_INBOX_URL,
+    SCHEDULE_OUTBOX_URL,
     CURRENT_USER_PRINCIPAL,
     PRINCIPAL_COLLECTION_SET,
     OWNER,
@@ -344,6 +350,8 @@ impl Resource for PrincipalNode {
                 )
             }
             n if *n == CALENDAR_USER_TYPE => "INDIVIDUAL".to_owned(),
+            n if *n == SCHEDULE_INBOX_URL => href(&format!("{}inbox/", self.href)),
+            n if *n == SCHEDULE_OUTBOX_URL => href(&format!("{}outbox/", self.href)),
             n if *n == SUPPORTED_REPORT_SET => [
                 report("D", "principal-property-search"),
                 report("D", "principal-search-property-set"),
@@ -483,6 +491,68 @@ impl Resource for CollectionNode {
     }
 }
 
+/// A schedule inbox or outbox (RFC 6638 §2.1, §2.2).
+pub struct MailboxNode {
+    pub href: String,
+    pub owner_href: String,
+    pub inbox: bool,
+    /// Changes whenever a message arrives or goes (inbox only).
+    pub ctag: Option<String>,
+    /// Where invitations land (inbox only).
+    pub default_calendar_href: Option<String>,
+}
+
+const MAILBOX_PROPS: &[PropName] = &[
+    RESOURCETYPE,
+    DISPLAYNAME,
+    SUPPORTED_REPORT_SET,
+    CURRENT_USER_PRINCIPAL,
+    PRINCIPAL_COLLECTION_SET,
+    OWNER,
+    CURRENT_USER_PRIVILEGE_SET,
+];
+
+/// Live properties of a schedule inbox PROPPATCH may set.
+pub const INBOX_WRITABLE: &[PropName] = &[SCHEDULE_DEFAULT_CALENDAR_URL];
+
+impl Resource for MailboxNode {
+    fn href(&self) -> &str {
+        &self.href
+    }
+
+    fn live(&self, name: &PropName, ctx: &Context) -> Option<String> {
+        Some(match name {
+            n if *n == RESOURCETYPE => if self.inbox {
+                "<D:collection/><C:schedule-inbox/>"
+            } else {
+                "<D:collection/><C:schedule-outbox/>"
+            }
+            .to_owned(),
+            n if *n == DISPLAYNAME => if self.inbox { "Inbox" } else { "Outbox" }.to_owned(),
+            n if *n == SUPPORTED_REPORT_SET => String::new(),
+            n if *n == GETCTAG => escape(self.ctag.as_deref()?),
+            n if *n == SCHEDULE_DEFAULT_CALENDAR_URL => {
+                href(self.default_calendar_href.as_deref()?)
+            }
+            // RFC 6638 §6: who may deliver to the inbox and send from the outbox.
+            n if *n == CURRENT_USER_PRIVILEGE_SET => {
+                let own = if self.inbox {
+                    "<D:privilege><C:schedule-deliver/></D:privilege>\
+                     <D:privilege><D:unbind/></D:privilege>"
+                } else {
+                    "<D:privilege><C:schedule-send/></D:privilege>"
+                };
+                format!("<D:privilege><D:read/></D:privilege>{own}")
+            }
+            _ => return common(name, ctx, &self.owner_href, Access::Read),
+        })
+    }
+
+    fn live_names(&self) -> &'static [PropName] {
+        MAILBOX_PROPS
+    }
+}
+
 /// A member of a collection: a calendar object or a plain file.
 pub struct ItemNode {
     pub href: String,
@@ -494,6 +564,8 @@ pub struct ItemNode {
     pub access: Access,
     /// The rendered CALDAV:calendar-data, when the request asked for it.
     pub calendar_data: Option<String>,
+    /// A scheduling object's Schedule-Tag, when the request asked for it.
+    pub schedule_tag: Option<String>,
     pub dead: Vec<(String, String)>,
 }
 
@@ -511,6 +583,7 @@ impl Resource for ItemNode {
             n if *n == GETLASTMODIFIED => http_date(self.modified_at),
             n if *n == CREATIONDATE => rfc3339(self.modified_at),
             n if *n == CALENDAR_DATA => escape(self.calendar_data.as_deref()?),
+            n if *n == SCHEDULE_TAG => escape(self.schedule_tag.as_deref()?),
             _ => return common(name, ctx, &self.owner_href, self.access),
         })
     }

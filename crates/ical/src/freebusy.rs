@@ -104,7 +104,20 @@ fn event_busy_kind(component: &Component) -> Option<BusyKind> {
 
 /// The free-busy-query response: one VFREEBUSY with overlapping or adjacent
 /// periods of the same kind coalesced, all in UTC.
-pub fn freebusy_calendar(mut periods: Vec<BusyPeriod>, range: TimeSpan, now: i64) -> String {
+pub fn freebusy_calendar(periods: Vec<BusyPeriod>, range: TimeSpan, now: i64) -> String {
+    let mut calendar = Component::new("VCALENDAR");
+    calendar.properties.push(Property::new("VERSION", "2.0"));
+    calendar
+        .properties
+        .push(Property::new("PRODID", crate::bundle::PRODID));
+    calendar
+        .components
+        .push(freebusy_component(periods, range, now));
+    calendar.to_ics()
+}
+
+/// The VFREEBUSY of [`freebusy_calendar`] on its own.
+pub fn freebusy_component(mut periods: Vec<BusyPeriod>, range: TimeSpan, now: i64) -> Component {
     periods.sort_by_key(|p| (p.kind, p.start));
     let mut merged: Vec<BusyPeriod> = Vec::with_capacity(periods.len());
     for period in periods {
@@ -135,13 +148,7 @@ pub fn freebusy_calendar(mut periods: Vec<BusyPeriod>, range: TimeSpan, now: i64
         }
         freebusy.properties.push(property);
     }
-    let mut calendar = Component::new("VCALENDAR");
-    calendar.properties.push(Property::new("VERSION", "2.0"));
-    calendar
-        .properties
-        .push(Property::new("PRODID", crate::bundle::PRODID));
-    calendar.components.push(freebusy);
-    calendar.to_ics()
+    freebusy
 }
 
 #[cfg(test)]

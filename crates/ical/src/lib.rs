@@ -13,6 +13,7 @@
 //!   expand, limit-recurrence-set, limit-freebusy-set (§9.6).
 //! - [`freebusy`]: busy time and the free-busy-query response (§7.10).
 //! - [`privacy`]: what share-link readers see of private events.
+//! - [`scheduling`]: iTIP roles, copies, messages and answers (RFC 6638).
 //! - [`zone_definition`]: a VTIMEZONE for an IANA zone.
 //! - [`bundle`]: merging objects into one calendar (webcal export) and
 //!   splitting an imported calendar into objects.
@@ -34,6 +35,7 @@ pub mod privacy;
 pub mod recurrence;
 pub mod retrieval;
 mod rule;
+pub mod scheduling;
 mod span;
 pub mod timezone;
 mod value;
@@ -44,7 +46,7 @@ pub mod zone_definition;
 
 pub use bundle::{merge_calendars, split_calendar, SplitItem, PRODID};
 pub use filter::{matches, Collation, CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange};
-pub use freebusy::{busy_periods, freebusy_calendar, BusyKind, BusyPeriod};
+pub use freebusy::{busy_periods, freebusy_calendar, freebusy_component, BusyKind, BusyPeriod};
 pub use model::{Component, Param, Property};
 pub use object::{parse_object, CalendarObject, ComponentKind, ObjectError};
 pub use parser::{parse, ParseError, ParseLimits};

@@ -8,7 +8,7 @@ use crate::mail::Mail;
 use crate::objects::Writer;
 use crate::share_link::acting_owner;
 use crate::state::AppState;
-use almanac_ical::{Component, ParseLimits, Property};
+use almanac_ical::{Component, ParseLimits};
 use almanac_store::{Collection, Invitation, NewItem, Origin, StoreError, User, WriteCondition};
 use chrono::TimeZone;
 
@@ -27,15 +27,7 @@ pub const ANSWERS: [(&str, &str, &str); 3] = [
     ("declined", "DECLINED", "declined"),
 ];
 
-/// An address from an ATTENDEE or ORGANIZER value, lower-case.
-pub fn address(property: &Property) -> String {
-    let value = property.value.trim();
-    value
-        .get(..7)
-        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
-        .map_or(value, |_| &value[7..])
-        .to_ascii_lowercase()
-}
+pub use almanac_ical::scheduling::address;
 
 /// The guests of an event (its ATTENDEEs but the organizer), lower-case.
 pub fn guests(event: &Component) -> Vec<String> {
@@ -62,28 +54,6 @@ pub async fn within_allowance(
         sent = state.store.count_attempt(&key, 3600).await?.0;
     }
     Ok(sent <= PER_HOUR)
-}
-
-/// The iTIP message: the event's components (without alarms, which are
-/// the organizer's own) and time zones, under METHOD.
-fn itip(calendar: &Component, method: &str) -> String {
-    let mut message = Component::new("VCALENDAR");
-    message.properties = vec![
-        Property::new("VERSION", "2.0"),
-        Property::new("PRODID", almanac_ical::PRODID),
-        Property::new("METHOD", method),
-    ];
-    for component in &calendar.components {
-        let mut copy = component.clone();
-        copy.components.retain(|c| !c.is("VALARM"));
-        if method == "CANCEL" && copy.is("VEVENT") {
-            copy.properties
-                .retain(|p| !p.name.eq_ignore_ascii_case("STATUS"));
-            copy.properties.push(Property::new("STATUS", "CANCELLED"));
-        }
-        message.components.push(copy);
-    }
-    message.to_ics()
 }
 
 /// The title and start of the event, in words.
@@ -132,7 +102,7 @@ pub async fn send(
         .map(|p| p.value.clone())
         .unwrap_or_default();
     let (title, when) = describe(calendar);
-    let message = itip(calendar, method);
+    let message = almanac_ical::scheduling::message(calendar, method).to_ics();
     for guest in to {
         let (subject, body) = if method == "CANCEL" {
             (
@@ -181,6 +151,40 @@ pub async fn send(
         {
             tracing::warn!(error = %e, to = %guest, "invitation mail not sent");
         }
+    }
+}
+
+/// Mails `from`'s answer (an iTIP REPLY) to an organizer without an
+/// account here, so that their mail program applies it.
+pub async fn mail_reply(state: &AppState, from: &User, organizer: &str, reply: &Component) {
+    let (title, when) = describe(reply);
+    let partstat = reply
+        .components
+        .iter()
+        .flat_map(|c| c.properties_named("ATTENDEE"))
+        .find_map(|a| a.param("PARTSTAT"))
+        .unwrap_or("NEEDS-ACTION")
+        .to_ascii_uppercase();
+    let words = ANSWERS
+        .iter()
+        .find(|(_, known, _)| *known == partstat)
+        .map_or("answered", |(_, _, words)| words);
+    let mail = Mail {
+        to: organizer,
+        reply_to: Some(&from.email),
+        subject: &format!("{} {words} “{title}”", from.name),
+        body: format!(
+            "{} ({}) {words} your invitation to “{title}” ({when}).\nYour calendar app can apply the answer attached to this mail.\n",
+            from.name, from.email
+        ),
+        link: None,
+    };
+    if let Err(e) = state
+        .mailer
+        .send_with_calendar(&mail, Some(("REPLY", reply.to_ics())))
+        .await
+    {
+        tracing::warn!(error = %e, "an answer was not mailed to its organizer");
     }
 }
 

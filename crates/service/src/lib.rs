@@ -19,6 +19,8 @@
 //! - [`share_link`]: what a share link opens, through any door.
 //! - [`objects`]: checking, writing, importing and exporting calendar
 //!   objects, for every door that does it.
+//! - [`scheduling`]: implicit scheduling (RFC 6638): what a write sends,
+//!   local delivery, answers.
 //! - [`ops_metrics`]: the counters Prometheus scrapes.
 //! - [`token`]: unguessable tokens and their hashes.
 //! - [`when`]: moments as pages show them, in the reader's zone.
@@ -42,6 +44,7 @@ pub mod page;
 pub mod public_url;
 pub mod rate_limit;
 pub mod reminders;
+pub mod scheduling;
 pub mod search_words;
 pub mod session;
 pub mod share_link;

@@ -294,7 +294,7 @@ pub struct Rejected {
 }
 
 /// A resource name for a UID: the UID itself when it is a safe file name.
-fn resource_name(uid: &str) -> String {
+pub fn resource_name(uid: &str) -> String {
     let safe = !uid.is_empty()
         && uid.len() <= 200
         && uid

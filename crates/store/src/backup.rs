@@ -241,6 +241,23 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("answer", Text),
         ],
     ),
+    (
+        "schedule_messages",
+        &[
+            ("id", Int),
+            ("owner_id", Int),
+            ("name", Text),
+            ("uid", Text),
+            ("method", Text),
+            ("data", Bytes),
+            ("etag", Text),
+            ("created_at", Int),
+        ],
+    ),
+    (
+        "schedule_defaults",
+        &[("user_id", Int), ("collection_id", Int)],
+    ),
 ];
 
 /// The schema version that added a table (the others date from version 1).
@@ -255,6 +272,7 @@ fn added_in(table: &str) -> i64 {
         "app_passwords" => 10,
         "reminder_claims" | "reminder_settings" => 15,
         "invitations" => 16,
+        "schedule_messages" | "schedule_defaults" => 17,
         _ => 1,
     }
 }
@@ -451,6 +469,7 @@ impl Store {
                 "share_links",
                 "app_passwords",
                 "invitations",
+                "schedule_messages",
             ]
             .into_iter()
             .filter(|t| added_in(t) <= version)

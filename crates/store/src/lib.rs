@@ -22,6 +22,7 @@ mod leases;
 mod migrate;
 mod model;
 mod reminders;
+mod scheduling;
 mod search;
 mod settings;
 mod sharing;
@@ -44,6 +45,7 @@ pub use model::{
     NewItem, Origin, PutOutcome, User, WriteCondition,
 };
 pub use reminders::{DueObject, ReminderMail, ReminderSettings};
+pub use scheduling::{ScheduleMessage, INBOX_CAPACITY};
 pub use search::query_words;
 pub use settings::Maintenance;
 pub use sharing::{ShareLink, SharePermission, SharedCalendar};

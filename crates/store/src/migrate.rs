@@ -90,10 +90,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_invitations.sql"),
         postgres: include_str!("../migrations/postgres/0016_invitations.sql"),
     },
+    Migration {
+        version: 17,
+        sqlite: include_str!("../migrations/sqlite/0017_scheduling.sql"),
+        postgres: include_str!("../migrations/postgres/0017_scheduling.sql"),
+    },
 ];
 
 /// The schema version this build writes and expects.
-pub const LATEST_VERSION: i64 = 16;
+pub const LATEST_VERSION: i64 = 17;
 
 /// Where a database stands against this build's migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -150,6 +150,8 @@ pub enum Origin {
     Import,
     /// A visitor through a share link.
     Share,
+    /// The server delivering a scheduling message (RFC 6638).
+    Scheduling,
 }
 
 impl Origin {
@@ -159,6 +161,7 @@ impl Origin {
             Self::Web => "web",
             Self::Import => "import",
             Self::Share => "share",
+            Self::Scheduling => "scheduling",
         }
     }
 }

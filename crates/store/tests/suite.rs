@@ -328,11 +328,11 @@ async fn migrations(store: Store) {
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Fresh);
     assert_eq!(
         store.pending_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     assert!(
@@ -900,7 +900,7 @@ async fn upgrade_from_version_1_keeps_every_row(store: Store) {
 
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
     assert_eq!(store.schema_state().await.unwrap(), SchemaState::Current);
     let user = store.user_by_name("gina").await.unwrap().unwrap();
@@ -1338,7 +1338,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     let before = snapshot(&store).await;
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
     let after = snapshot(&store).await;
     // Same rows; the header and the new, empty tables differ, and users
@@ -1383,7 +1383,7 @@ async fn upgrade_from_version_2_keeps_every_row(store: Store) {
     assert_eq!(rows(&before), rows(&after));
     let header = after.lines().next().unwrap();
     assert!(
-        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":16"#),
+        header.contains(r#""incidents":0"#) && header.contains(r#""schema_version":17"#),
         "{header}"
     );
 }
@@ -1412,7 +1412,7 @@ async fn failed_migration_changes_nothing(store: Store) {
     store.execute_raw("DROP TABLE incidents").await.unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
 }
 

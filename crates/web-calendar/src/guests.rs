@@ -70,7 +70,8 @@ pub async fn allowed(state: &AppState, owner: &User, change: &GuestChange) -> bo
 }
 
 /// After a save: invitations to the new guests, cancellations to those
-/// taken off.
+/// taken off (into the calendars of guests with an account here, by mail
+/// to the others).
 pub async fn notify(
     state: &AppState,
     viewer: &Viewer,
@@ -83,26 +84,12 @@ pub async fn notify(
     } else {
         viewer.base_url.trim_end_matches('/').to_owned()
     };
-    if !change.invited.is_empty() {
-        invitations::send(
-            state,
-            owner,
-            collection,
-            calendar,
-            ("REQUEST", &change.invited),
-            &base,
-        )
-        .await;
-    }
-    if !change.removed.is_empty() {
-        invitations::send(
-            state,
-            owner,
-            collection,
-            calendar,
-            ("CANCEL", &change.removed),
-            &base,
-        )
-        .await;
-    }
+    almanac_service::scheduling::send_guest_changes(
+        state,
+        (owner, collection),
+        calendar,
+        (&change.invited, &change.removed),
+        &base,
+    )
+    .await;
 }
