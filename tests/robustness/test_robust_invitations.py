@@ -209,3 +209,38 @@ def test_an_account_may_send_a_limited_number_of_invitations(make_almanac, backe
     bad = browser.post(server.url("/calendar/events"), data=event_form(csrf, title="Bad", guests="not an address"),
                        timeout=30, allow_redirects=False)
     assert bad.status_code == 422
+
+
+@pytest.mark.backends("sqlite")
+def test_a_guest_with_an_account_gets_the_event_in_their_calendar(make_almanac, backend):
+    """A guest added on the web form who has an account here is invited the
+    CalDAV scheduling way (RFC 6638): the event lands in their calendar,
+    waiting for an answer, and the REQUEST in their inbox; no mail. Their
+    answer from a calendar app reaches the organizer's copy."""
+    server = make_almanac(backend=backend)
+    server.add_user("bora")
+    browser = log_in(server)
+    page = browser.get(server.url("/calendar/new"), timeout=30).text
+    saved = browser.post(server.url("/calendar/events"), data=event_form(
+        CSRF.search(page).group(1), title="Team review", guests="bora@example.org"),
+        timeout=30, allow_redirects=False)
+    assert saved.status_code == 303, saved.text[:500]
+    assert to(server, "bora@example.org", "Invitation:") == [], "an account here is not mailed"
+
+    listing = server.dav("PROPFIND", "/dav/calendars/bora/calendar/", "bora", headers={"Depth": "1"})
+    [href] = re.findall(r"<D:href>([^<]+\.ics)</D:href>", listing.text)
+    copy = server.dav("GET", href, "bora")
+    assert copy.status_code == 200 and "Team review" in copy.text
+    [event] = icalendar.Calendar.from_ical(copy.text).walk("VEVENT")
+    assert partstat(event, "bora@example.org") == "NEEDS-ACTION"
+    inbox = server.dav("PROPFIND", "/dav/principals/bora/inbox/", "bora", headers={"Depth": "1"})
+    [message] = re.findall(r"<D:href>([^<]+\.ics)</D:href>", inbox.text)
+    assert "METHOD:REQUEST" in server.dav("GET", message, "bora").text
+
+    unfolded = copy.text.replace("\r\n ", "")
+    lines = [line.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED") if line.startswith("ATTENDEE") and
+             "bora@example.org" in line else line for line in unfolded.split("\r\n")]
+    accepted = "\r\n".join(lines)
+    answered = server.dav("PUT", href, "bora", headers={"Content-Type": "text/calendar"}, body=accepted)
+    assert answered.status_code == 204, answered.text
+    assert partstat(stored_event(server, "Team review"), "bora@example.org") == "ACCEPTED"
