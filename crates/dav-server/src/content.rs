@@ -49,13 +49,12 @@ async fn scheduling_user(request: &DavRequest) -> Result<Option<User>, DavError>
         .map_err(internal)
 }
 
-/// What writing `data` at `parent/name` will send (RFC 6638 §3.2).
-async fn plan_write(
+/// What is stored at `parent/name`, once If-Schedule-Tag-Match holds for it.
+async fn stored_checked(
     request: &DavRequest,
     parent: &Collection,
     name: &str,
-    data: &[u8],
-) -> Result<Option<(User, Plan)>, DavError> {
+) -> Result<Option<Vec<u8>>, DavError> {
     let old = request
         .state
         .store
@@ -64,6 +63,17 @@ async fn plan_write(
         .map_err(internal)?
         .map(|i| i.data);
     check_schedule_tag(request, old.as_deref())?;
+    Ok(old)
+}
+
+/// What writing `data` at `parent/name` will send (RFC 6638 §3.2).
+async fn plan_write(
+    request: &DavRequest,
+    parent: &Collection,
+    name: &str,
+    data: &[u8],
+) -> Result<Option<(User, Plan)>, DavError> {
+    let old = stored_checked(request, parent, name).await?;
     if !may_schedule(data) && !old.as_deref().is_some_and(may_schedule) {
         return Ok(None);
     }
@@ -80,14 +90,7 @@ async fn plan_delete(
     parent: &Collection,
     name: &str,
 ) -> Result<Option<(User, Plan)>, DavError> {
-    let old = request
-        .state
-        .store
-        .item(parent.id, name)
-        .await
-        .map_err(internal)?
-        .map(|i| i.data);
-    check_schedule_tag(request, old.as_deref())?;
+    let old = stored_checked(request, parent, name).await?;
     let Some(old) = old.filter(|o| may_schedule(o)) else {
         return Ok(None);
     };

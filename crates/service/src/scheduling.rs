@@ -358,41 +358,27 @@ struct Delivery<'a> {
 
 impl Delivery<'_> {
     async fn requests(&self, to: &[String], object: &Component) {
-        let mut external = Vec::new();
-        for attendee in to {
-            match local_user(self.state, attendee).await {
-                Ok(Some(user)) if user.id != self.owner.id => {
-                    if let Err(e) = deliver_request(self.state, &user, attendee, object).await {
-                        tracing::warn!(error = %e.message, "an invitation was not delivered");
-                    }
-                }
-                Ok(Some(_)) => {}
-                Ok(None) if attendee.contains('@') && !attendee.contains('/') => {
-                    external.push(attendee.clone());
-                }
-                Ok(None) | Err(_) => {}
-            }
-        }
-        if !external.is_empty() {
-            invitations::send(
-                self.state,
-                self.owner,
-                self.calendar,
-                object,
-                ("REQUEST", &external),
-                self.base,
-            )
-            .await;
-        }
+        self.send("REQUEST", to, object).await;
     }
 
     async fn cancels(&self, to: &[String], object: &Component) {
+        self.send("CANCEL", to, object).await;
+    }
+
+    /// A REQUEST or CANCEL: into the calendars of accounts here, by mail
+    /// to everyone else.
+    async fn send(&self, method: &str, to: &[String], object: &Component) {
         let mut external = Vec::new();
         for attendee in to {
             match local_user(self.state, attendee).await {
                 Ok(Some(user)) if user.id != self.owner.id => {
-                    if let Err(e) = deliver_cancel(self.state, &user, object).await {
-                        tracing::warn!(error = %e.message, "a cancellation was not delivered");
+                    let delivered = if method == "CANCEL" {
+                        deliver_cancel(self.state, &user, object).await
+                    } else {
+                        deliver_request(self.state, &user, attendee, object).await
+                    };
+                    if let Err(e) = delivered {
+                        tracing::warn!(error = %e.message, method, "a scheduling message was not delivered");
                     }
                 }
                 Ok(Some(_)) => {}
@@ -408,7 +394,7 @@ impl Delivery<'_> {
                 self.owner,
                 self.calendar,
                 object,
-                ("CANCEL", &external),
+                (method, &external),
                 self.base,
             )
             .await;
