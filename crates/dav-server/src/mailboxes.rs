@@ -37,7 +37,7 @@ async fn inbox_node(request: &DavRequest) -> Result<MailboxNode, DavError> {
         owner_href: paths::principal_href(&me.name),
         inbox: true,
         ctag: Some(format!("urn:almanac:inbox:{newest}:{count}")),
-        default_calendar_href: Some(paths::collection_href(&me.name, &default.path)),
+        default_calendar_href: default.map(|c| paths::collection_href(&me.name, &c.path)),
     })
 }
 

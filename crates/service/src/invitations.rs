@@ -49,10 +49,8 @@ pub async fn within_allowance(
     count: usize,
 ) -> Result<bool, StoreError> {
     let key = format!("invitations|{}", user.id);
-    let mut sent = 0;
-    for _ in 0..count {
-        sent = state.store.count_attempt(&key, 3600).await?.0;
-    }
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let sent = state.store.count_attempts(&key, 3600, count).await?.0;
     Ok(sent <= PER_HOUR)
 }
 

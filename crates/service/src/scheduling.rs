@@ -441,7 +441,7 @@ async fn deliver_request(
                 .find(|c| c.is("VEVENT") || c.is("VTODO"))
                 .map_or("VEVENT", |c| c.name.as_str())
                 .to_owned();
-            let calendar = default_calendar(state, user, &component).await?;
+            let calendar = delivery_calendar(state, user, &component).await?;
             (calendar, resource_name(&uid), WriteCondition::IfAbsent)
         }
     };
@@ -575,17 +575,17 @@ async fn write_copy(
 
 /// The calendar invitations land in (RFC 6638 §9.2
 /// schedule-default-calendar-URL): the one the account chose, else its
-/// first calendar that takes `component`, else a new "Calendar".
+/// first calendar that takes `component`; `None` when it has no calendar.
 pub async fn default_calendar(
     state: &AppState,
     user: &User,
     component: &str,
-) -> Result<Collection, DavError> {
+) -> Result<Option<Collection>, DavError> {
     let store = &state.store;
     if let Some(id) = store.schedule_default(user.id).await.map_err(internal)? {
         if let Some(chosen) = store.collection_by_id(id).await.map_err(internal)? {
             if chosen.owner_id == user.id && chosen.is_calendar() && chosen.accepts(component) {
-                return Ok(chosen);
+                return Ok(Some(chosen));
             }
         }
     }
@@ -593,14 +593,24 @@ pub async fn default_calendar(
         .child_collections(user.id, "")
         .await
         .map_err(internal)?;
-    if let Some(first) = calendars
+    Ok(calendars
         .into_iter()
         .filter(|c| c.is_calendar() && c.accepts(component))
-        .min_by_key(|c| (c.created_at, c.id))
-    {
-        return Ok(first);
+        .min_by_key(|c| (c.created_at, c.id)))
+}
+
+/// Where a delivered invitation goes: the default calendar, or a new
+/// "Calendar" for an account that has none.
+async fn delivery_calendar(
+    state: &AppState,
+    user: &User,
+    component: &str,
+) -> Result<Collection, DavError> {
+    if let Some(calendar) = default_calendar(state, user, component).await? {
+        return Ok(calendar);
     }
-    store
+    state
+        .store
         .create_collection(
             user.id,
             &NewCollection::calendar("calendar", Some("Calendar")),

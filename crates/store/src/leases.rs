@@ -36,18 +36,29 @@ impl Store {
     /// Counts an attempt on `key` in a fixed window of `window` seconds:
     /// (attempts in the window so far, this one included; when it began).
     pub async fn count_attempt(&self, key: &str, window: i64) -> Result<(i64, i64), StoreError> {
+        self.count_attempts(key, window, 1).await
+    }
+
+    /// Counts `n` attempts at once (an invitation to many people).
+    pub async fn count_attempts(
+        &self,
+        key: &str,
+        window: i64,
+        n: i64,
+    ) -> Result<(i64, i64), StoreError> {
         let now = now();
         let mut tx = self.begin_write().await?;
         let counted: (i64, i64) = sqlx::query_as(
-            "INSERT INTO rate_windows (key, attempts, window_start) VALUES ($1, 1, $2) \
+            "INSERT INTO rate_windows (key, attempts, window_start) VALUES ($1, $4, $2) \
              ON CONFLICT (key) DO UPDATE SET \
-               attempts = CASE WHEN rate_windows.window_start <= $3 THEN 1 ELSE rate_windows.attempts + 1 END, \
+               attempts = CASE WHEN rate_windows.window_start <= $3 THEN $4 ELSE rate_windows.attempts + $4 END, \
                window_start = CASE WHEN rate_windows.window_start <= $3 THEN $2 ELSE rate_windows.window_start END \
              RETURNING attempts, window_start",
         )
         .bind(key)
         .bind(now)
         .bind(now - window)
+        .bind(n)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

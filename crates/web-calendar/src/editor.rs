@@ -293,6 +293,11 @@ pub fn new_uid() -> String {
     format!("{}@almanac", almanac_service::token::new_token())
 }
 
+/// The resource name an object made here with [`new_uid`] is stored under.
+pub fn resource_name(uid: &str) -> String {
+    format!("{}.ics", uid.trim_end_matches("@almanac"))
+}
+
 /// A new VEVENT from checked data.
 pub fn new_event(uid: &str, data: &EventData) -> Component {
     let mut event = Component::new("VEVENT");

@@ -409,7 +409,7 @@ pub(crate) async fn save_new_event(
             None,
         ));
     }
-    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    let name = editor::resource_name(&uid);
     match store_object(
         state,
         scope,
@@ -658,7 +658,7 @@ async fn write_split(
     data: &editor::EventData,
 ) -> Result<(), String> {
     let uid = editor::new_uid();
-    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    let name = editor::resource_name(&uid);
     let new = following::new_series(series, &uid, data)
         .ok_or_else(|| "This event cannot be edited here.".to_owned())?;
     store_object(
@@ -709,7 +709,7 @@ pub async fn duplicate_event(
     let (collection, parsed, _) = load_event(&state, &viewer, &scope, (&calendar, &item)).await?;
     let uid = editor::new_uid();
     let copy = editor::duplicate(&parsed, &uid);
-    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    let name = editor::resource_name(&uid);
     if let Err(message) = store_object(
         &state,
         &scope,

@@ -216,7 +216,7 @@ pub async fn quick_add(
     };
     let uid = editor::new_uid();
     let object = editor::new_object(editor::new_event(&uid, &data));
-    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    let name = editor::resource_name(&uid);
     if let Err(message) = store_object(
         &state,
         &scope,

@@ -167,7 +167,7 @@ pub async fn create_task(
     };
     let uid = editor::new_uid();
     let object = editor::new_object(editor::new_task(&uid, title, due));
-    let name = format!("{}.ics", uid.trim_end_matches("@almanac"));
+    let name = editor::resource_name(&uid);
     if let Err(message) = store_object(
         &state,
         &scope,
