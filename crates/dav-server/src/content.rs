@@ -275,7 +275,7 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
     };
     let tag = plan.as_ref().and_then(|_| scheduling::schedule_tag(stored));
     if let Some((user, plan)) = plan {
-        plan.run(&request.state, &user, parent, &base_url(request))
+        plan.run(&request.state, &user, (parent, name), &base_url(request))
             .await;
     }
     let mut response = status.into_response();
@@ -326,8 +326,13 @@ pub async fn delete(request: &DavRequest, target: Target) -> DavResult {
                     other => internal(other),
                 })?;
             if let Some((user, plan)) = plan {
-                plan.run(&request.state, &user, &parent, &base_url(request))
-                    .await;
+                plan.run(
+                    &request.state,
+                    &user,
+                    (&parent, &meta.name),
+                    &base_url(request),
+                )
+                .await;
             }
         }
         Target::Collection(collection) => {

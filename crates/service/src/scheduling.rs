@@ -290,9 +290,17 @@ impl Plan {
         }
     }
 
-    /// Sends what was planned, once the write is stored. Failures are
-    /// logged: the write itself stands.
-    pub async fn run(self, state: &AppState, owner: &User, calendar: &Collection, base: &str) {
+    /// Sends what was planned, once the write of `calendar/name` is
+    /// stored. The write stands whatever happens; an invitation that could
+    /// not be delivered (the attendee's storage is full, say) turns its
+    /// SCHEDULE-STATUS in the organizer's copy to 5.1.
+    pub async fn run(
+        self,
+        state: &AppState,
+        owner: &User,
+        (calendar, name): (&Collection, &str),
+        base: &str,
+    ) {
         let deliver = Delivery {
             state,
             owner,
@@ -300,7 +308,12 @@ impl Plan {
             base,
         };
         if let Some((to, object)) = &self.requests {
-            deliver.requests(to, object).await;
+            let failed = deliver.requests(to, object).await;
+            if !failed.is_empty() {
+                if let Err(e) = mark_undelivered(state, owner, (calendar, name), &failed).await {
+                    tracing::warn!(error = %e.message, "undelivered invitations not marked");
+                }
+            }
         }
         if let Some((to, object)) = &self.cancels {
             deliver.cancels(to, object).await;
@@ -357,8 +370,9 @@ struct Delivery<'a> {
 }
 
 impl Delivery<'_> {
-    async fn requests(&self, to: &[String], object: &Component) {
-        self.send("REQUEST", to, object).await;
+    /// Invitations; gives the local attendees they could not reach.
+    async fn requests(&self, to: &[String], object: &Component) -> Vec<String> {
+        self.send("REQUEST", to, object).await
     }
 
     async fn cancels(&self, to: &[String], object: &Component) {
@@ -366,8 +380,9 @@ impl Delivery<'_> {
     }
 
     /// A REQUEST or CANCEL: into the calendars of accounts here, by mail
-    /// to everyone else.
-    async fn send(&self, method: &str, to: &[String], object: &Component) {
+    /// to everyone else. Gives the local attendees it could not reach.
+    async fn send(&self, method: &str, to: &[String], object: &Component) -> Vec<String> {
+        let mut failed = Vec::new();
         let mut external = Vec::new();
         for attendee in to {
             match local_user(self.state, attendee).await {
@@ -379,6 +394,7 @@ impl Delivery<'_> {
                     };
                     if let Err(e) = delivered {
                         tracing::warn!(error = %e.message, method, "a scheduling message was not delivered");
+                        failed.push(attendee.clone());
                     }
                 }
                 Ok(Some(_)) => {}
@@ -399,6 +415,7 @@ impl Delivery<'_> {
             )
             .await;
         }
+        failed
     }
 
     async fn reply(&self, organizer: &str, reply: &Component) {
@@ -513,6 +530,38 @@ async fn apply_local_reply(
         )
         .await
         .map_err(internal)
+}
+
+/// SCHEDULE-STATUS 5.1 (could not be delivered) for `attendees` in the
+/// organizer's stored copy, unless it changed meanwhile.
+async fn mark_undelivered(
+    state: &AppState,
+    owner: &User,
+    (calendar, name): (&Collection, &str),
+    attendees: &[String],
+) -> Result<(), DavError> {
+    let Some(item) = state
+        .store
+        .item(calendar.id, name)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    let Some(mut copy) = parse(&item.data) else {
+        return Ok(());
+    };
+    for attendee in attendees {
+        itip::set_schedule_status(&mut copy, attendee, "5.1");
+    }
+    write_copy(
+        state,
+        owner,
+        (calendar, name),
+        &copy,
+        &WriteCondition::IfMatch(item.meta.etag),
+    )
+    .await
 }
 
 /// Where `user` keeps `uid`: (calendar, resource name, the object).
