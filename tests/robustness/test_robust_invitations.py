@@ -244,3 +244,26 @@ def test_a_guest_with_an_account_gets_the_event_in_their_calendar(make_almanac, 
     answered = server.dav("PUT", href, "bora", headers={"Content-Type": "text/calendar"}, body=accepted)
     assert answered.status_code == 204, answered.text
     assert partstat(stored_event(server, "Team review"), "bora@example.org") == "ACCEPTED"
+
+    # Alice moves the meeting on the web: Bora's copy follows, keeping her
+    # answer, and a guest elsewhere gets the update by mail.
+    events = browser.get(server.url("/calendar?view=agenda&date=2027-03-01"), timeout=30).text
+    edit = re.search(r'href="(/calendar/events/calendar/[^"?]+)', events).group(1)
+    form = browser.get(server.url(edit), timeout=30).text
+    moved = browser.post(server.url(edit), data=event_form(
+        CSRF.search(form).group(1), title="Team review", start_time="11:00", end_time="12:00",
+        guests="bora@example.org, dan@elsewhere.example", scope="all"), timeout=30, allow_redirects=False)
+    assert moved.status_code == 303, moved.text[:300]
+    [event] = icalendar.Calendar.from_ical(server.dav("GET", href, "bora").text).walk("VEVENT")
+    assert (event["DTSTART"].dt.hour, str(event["DTSTART"].dt.tzinfo)) == (11, "Europe/Berlin"), "moved from 09:00"
+    assert partstat(event, "bora@example.org") == "ACCEPTED"
+    assert len(to(server, "dan@elsewhere.example", "Invitation: Team review")) == 1
+
+    # Alice deletes it on the web: Bora's copy is cancelled, Dan is told.
+    form = browser.get(server.url(edit), timeout=30).text
+    deleted = browser.post(server.url(edit), data=event_form(
+        CSRF.search(form).group(1), title="Team review", action="delete", scope="all"),
+        timeout=30, allow_redirects=False)
+    assert deleted.status_code == 303, deleted.text[:300]
+    assert "STATUS:CANCELLED" in server.dav("GET", href, "bora").text
+    assert len(to(server, "dan@elsewhere.example", "Cancelled: Team review")) == 1

@@ -6,17 +6,12 @@ use almanac_dav::properties::http_date;
 use almanac_dav::DavError;
 use almanac_ical::ParseLimits;
 use almanac_service::access_log::{Changed, ItemKind};
-use almanac_service::scheduling::{self, Plan};
+use almanac_service::scheduling::{self, may_schedule, Plan};
 use almanac_store::{Collection, NewItem, StoreError, User};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 
 const SCHEDULE_TAG: HeaderName = HeaderName::from_static("schedule-tag");
-
-/// Whether bytes may hold a scheduling object (cheap test before parsing).
-fn may_schedule(data: &[u8]) -> bool {
-    memchr::memmem::find(data, b"ORGANIZER").is_some()
-}
 
 /// RFC 6638 §3.2.10 If-Schedule-Tag-Match: the stored object must still
 /// have the tag the client read.

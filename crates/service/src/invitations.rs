@@ -41,6 +41,23 @@ pub fn guests(event: &Component) -> Vec<String> {
     found
 }
 
+/// Whether `count` more invitations fit in the account's hourly
+/// allowance (nothing is counted here; sending counts).
+pub async fn fit_allowance(
+    state: &AppState,
+    user: &User,
+    count: usize,
+) -> Result<bool, StoreError> {
+    let key = format!("invitations|{}", user.id);
+    let sent = state
+        .store
+        .attempts(std::slice::from_ref(&key), 3600)
+        .await?
+        .first()
+        .map_or(0, |(_, attempts, _)| *attempts);
+    Ok(sent + i64::try_from(count).unwrap_or(i64::MAX) <= PER_HOUR)
+}
+
 /// Counts `count` invitation mails against the account's hourly
 /// allowance: false when they would go over it.
 pub async fn within_allowance(

@@ -30,12 +30,17 @@ pub fn schedule_tag(data: &[u8]) -> Option<String> {
 }
 
 fn parse(data: &[u8]) -> Option<Component> {
-    let text = std::str::from_utf8(data).ok()?;
-    // Cheap test first: most objects schedule nothing.
-    if !text.contains("ORGANIZER") {
+    if !may_schedule(data) {
         return None;
     }
+    let text = std::str::from_utf8(data).ok()?;
     almanac_ical::parse(text, &ParseLimits::default()).ok()
+}
+
+/// Whether bytes may hold a scheduling object: the cheap test before
+/// parsing, since most objects schedule nothing.
+pub fn may_schedule(data: &[u8]) -> bool {
+    data.windows(9).any(|w| w == b"ORGANIZER")
 }
 
 /// Whether an address (as `itip::address` writes it) is this account's.

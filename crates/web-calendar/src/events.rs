@@ -423,7 +423,6 @@ pub(crate) async fn save_new_event(
         Ok(_) => {}
         Err(message) => return Ok(write_refused(state, viewer, &message)),
     }
-    guests::notify(state, viewer, (&scope.owner, &calendar), &object, &change).await;
     let back = redirect(&back_to_week(scope, &form, "saved"));
     Ok(scope.log(back, viewer, Some(ItemKind::Event)))
 }
@@ -485,7 +484,6 @@ pub(crate) async fn save_existing_event(
     let one = form.scope == "this" && occurrence.is_some();
     let back = redirect(&back_to_week(scope, &form, done_word(&form.action)));
     let following = form.scope == "following" && occurrence.is_some();
-    let mut change = guests::GuestChange::default();
     if form.action == "delete" {
         if one {
             editor::delete_occurrence(&mut parsed, occurrence.unwrap_or_default(), zone);
@@ -493,7 +491,7 @@ pub(crate) async fn save_existing_event(
             && following::end_before(&mut parsed, occurrence.unwrap_or_default(), zone))
         {
             // Not cut short before this occurrence: all of it goes.
-            delete_whole(state, viewer, scope, &collection, (item, etag), parsed).await?;
+            delete_whole(state, viewer, scope, &collection, (item, etag)).await?;
             return Ok(scope.log(back, viewer, Some(ItemKind::Event)));
         }
     } else {
@@ -527,7 +525,7 @@ pub(crate) async fn save_existing_event(
             editor::edit_series(&mut parsed, &data)
         };
         if !one {
-            let Some(found) = series_guests(state, scope, &mut parsed, &form).await else {
+            if !series_guests(state, scope, &mut parsed, &form).await {
                 return Ok(event_page(
                     state,
                     viewer,
@@ -537,8 +535,7 @@ pub(crate) async fn save_existing_event(
                     form,
                     existing,
                 ));
-            };
-            change = found;
+            }
         }
         if !changed {
             return Ok(write_refused(
@@ -560,7 +557,6 @@ pub(crate) async fn save_existing_event(
     {
         return Ok(write_refused(state, viewer, &message));
     }
-    guests::notify(state, viewer, (&scope.owner, &collection), &parsed, &change).await;
     Ok(scope.log(back, viewer, Some(ItemKind::Event)))
 }
 
@@ -573,58 +569,43 @@ fn done_word(action: &str) -> &'static str {
     }
 }
 
-/// The form's guests on a change to the whole event: set, and `None`
-/// when mailing the new ones would go over the account's allowance.
+/// The form's guests on a change to the whole event: set; false when
+/// inviting the new ones would go over the account's allowance.
 async fn series_guests(
     state: &AppState,
     scope: &Scope,
     event: &mut Component,
     form: &EventForm,
-) -> Option<guests::GuestChange> {
+) -> bool {
     if scope.is_visitor() || form.guests.is_none() {
-        return Some(guests::GuestChange::default());
+        return true;
     }
     let change = guests::set_guests(event, &form.guest_list().unwrap_or_default(), &scope.owner);
-    guests::allowed(state, &scope.owner, &change)
-        .await
-        .then_some(change)
+    guests::allowed(state, &scope.owner, &change).await
 }
 
-/// Deletes the whole event, if it is still as it was read (`event`), and
-/// tells its guests that it is off.
+/// Deletes the whole event, if it is still as it was read; its guests are
+/// told that it is off.
 async fn delete_whole(
     state: &AppState,
     viewer: &Viewer,
     scope: &Scope,
     collection: &Collection,
     (item, etag): (&str, String),
-    mut event: Component,
 ) -> Result<(), Response> {
-    state
-        .store
-        .delete_item(
-            collection.id,
-            item,
-            &WriteCondition::IfMatch(etag),
-            scope.origin(),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::PreconditionFailed | StoreError::NotFound => {
-                write_refused(state, viewer, "The event changed meanwhile.")
-            }
-            other => Guard::new(state, viewer).store_error(&other),
-        })?;
-    let cancelled = guests::set_guests(&mut event, &[], &scope.owner);
-    guests::notify(
+    crate::scope::delete_object(
         state,
-        viewer,
-        (&scope.owner, collection),
-        &event,
-        &cancelled,
+        scope,
+        (collection, item),
+        &WriteCondition::IfMatch(etag),
     )
-    .await;
-    Ok(())
+    .await
+    .map_err(|e| match e {
+        StoreError::PreconditionFailed | StoreError::NotFound => {
+            write_refused(state, viewer, "The event changed meanwhile.")
+        }
+        other => Guard::new(state, viewer).store_error(&other),
+    })
 }
 
 /// "This and following": the new series is written first, then the old one

@@ -390,15 +390,13 @@ pub async fn delete_event(
             Err(message) => return Ok(refused(&message)),
         }
     } else {
-        match state
-            .store
-            .delete_item(
-                calendar.id,
-                &change.item,
-                &WriteCondition::IfMatch(change.etag.clone()),
-                scope.origin(),
-            )
-            .await
+        match crate::scope::delete_object(
+            &state,
+            &scope,
+            (&calendar, &change.item),
+            &WriteCondition::IfMatch(change.etag.clone()),
+        )
+        .await
         {
             Ok(()) => String::new(),
             Err(StoreError::PreconditionFailed | StoreError::NotFound) => {

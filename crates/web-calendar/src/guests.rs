@@ -1,18 +1,16 @@
 //! Guests on the event form: the event's ATTENDEEs set from the list of
-//! addresses (answers kept for those who stay), the owner as ORGANIZER, and
-//! the invitation mails that go with a change.
+//! addresses (answers kept for those who stay), the owner as ORGANIZER.
+//! What a change sends goes out with its write (`scope::store_object`).
 
 use almanac_ical::{Component, Property};
 use almanac_service::invitations::{self, address, guests};
-use almanac_service::session::Viewer;
 use almanac_service::AppState;
-use almanac_store::{Collection, User};
+use almanac_store::User;
 
-/// What changed in the guest list.
+/// Who is new on the guest list.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct GuestChange {
     pub invited: Vec<String>,
-    pub removed: Vec<String>,
 }
 
 /// Sets the guests of the event (its master) to `wanted`, the owner as
@@ -38,7 +36,6 @@ pub fn set_guests(calendar: &mut Component, wanted: &[String], owner: &User) -> 
             .filter(|w| !before.contains(w))
             .cloned()
             .collect(),
-        removed: before.into_iter().filter(|b| !wanted.contains(b)).collect(),
     };
     for guest in &change.invited {
         event.properties.push(
@@ -61,35 +58,10 @@ pub fn set_guests(calendar: &mut Component, wanted: &[String], owner: &User) -> 
 /// What the form says when the account's invitations for the hour are used up.
 pub const TOO_MANY: &str = "You have sent 100 invitations in the last hour, the most an account may. Save the event without new guests, or add them later.";
 
-/// Before a save: whether the account may mail the new guests.
+/// Before a save: whether the account may still invite the new guests.
 pub async fn allowed(state: &AppState, owner: &User, change: &GuestChange) -> bool {
     change.invited.is_empty()
-        || invitations::within_allowance(state, owner, change.invited.len())
+        || invitations::fit_allowance(state, owner, change.invited.len())
             .await
             .unwrap_or(false)
-}
-
-/// After a save: invitations to the new guests, cancellations to those
-/// taken off (into the calendars of guests with an account here, by mail
-/// to the others).
-pub async fn notify(
-    state: &AppState,
-    viewer: &Viewer,
-    (owner, collection): (&User, &Collection),
-    calendar: &Component,
-    change: &GuestChange,
-) {
-    let base = if viewer.base_url.is_empty() {
-        state.config.site.base_url.trim_end_matches('/').to_owned()
-    } else {
-        viewer.base_url.trim_end_matches('/').to_owned()
-    };
-    almanac_service::scheduling::send_guest_changes(
-        state,
-        (owner, collection),
-        calendar,
-        (&change.invited, &change.removed),
-        &base,
-    )
-    .await;
 }

@@ -8,6 +8,7 @@ use almanac_service::access_log::{AuthKind, ItemKind};
 use almanac_service::guard::{log_change, log_event, Guard};
 use almanac_service::objects::Writer;
 use almanac_service::page::{self};
+use almanac_service::scheduling::{may_schedule, Plan};
 use almanac_service::session::Viewer;
 use almanac_service::share_link;
 use almanac_service::AppState;
@@ -26,6 +27,8 @@ pub(crate) struct Scope {
     pub detail: Detail,
     pub can_write: bool,
     pub link: Option<ShareLink>,
+    /// The site's address, for links in the invitations a write sends.
+    pub site: String,
 }
 
 impl Scope {
@@ -47,6 +50,7 @@ impl Scope {
             detail: Detail::Full,
             can_write: true,
             link: None,
+            site: site_address(state, viewer),
         })
     }
 
@@ -118,6 +122,15 @@ impl Scope {
     }
 }
 
+/// The address links in mails start with: the one the page came in on.
+pub(crate) fn site_address(state: &AppState, viewer: &Viewer) -> String {
+    if viewer.base_url.is_empty() {
+        state.config.site.base_url.trim_end_matches('/').to_owned()
+    } else {
+        viewer.base_url.trim_end_matches('/').to_owned()
+    }
+}
+
 async fn own_calendars(state: &AppState, user: &User) -> Result<Vec<Collection>, StoreError> {
     Ok(state
         .store
@@ -157,7 +170,9 @@ pub(crate) fn urlencode(text: &str) -> String {
 }
 
 /// Validates and writes a calendar object as the scope's writer (web or
-/// share), exactly as a sync client's PUT would be checked; its new ETag.
+/// share), exactly as a sync client's PUT would be checked, and sends what
+/// it means to its attendees as a PUT would (RFC 6638; not for a share
+/// link's visitor); its new ETag.
 pub(crate) async fn store_object(
     state: &AppState,
     scope: &Scope,
@@ -175,7 +190,14 @@ pub(crate) async fn store_object(
     // Every TZID the object uses gets its VTIMEZONE (RFC 5545 §3.6.5).
     let mut object = object.clone();
     almanac_ical::zone_definition::add_missing(&mut object);
-    let text = object.to_ics();
+    let mut text = object.to_ics();
+    writer
+        .check(calendar, None, text.as_bytes())
+        .map_err(|e| e.message)?;
+    let mut plan = plan_write(state, scope, (calendar, name), text.as_bytes()).await?;
+    if let Some(rewritten) = plan.as_mut().and_then(|p| p.rewritten.take()) {
+        text = rewritten;
+    }
     let index = writer
         .check(calendar, None, text.as_bytes())
         .map_err(|e| e.message)?;
@@ -185,11 +207,79 @@ pub(crate) async fn store_object(
         calendar: Some(index),
         origin: scope.origin(),
     };
-    writer
+    let etag = writer
         .write(calendar, name, &item, &condition)
         .await
         .map(|outcome| outcome.etag)
+        .map_err(|e| e.message)?;
+    if let Some(plan) = plan {
+        plan.run(state, &scope.owner, (calendar, name), &scope.site)
+            .await;
+    }
+    Ok(etag)
+}
+
+/// What writing `data` over `calendar/name` sends, for the owner's writes.
+async fn plan_write(
+    state: &AppState,
+    scope: &Scope,
+    (calendar, name): (&Collection, &str),
+    data: &[u8],
+) -> Result<Option<Plan>, String> {
+    if scope.is_visitor() {
+        return Ok(None);
+    }
+    let old = stored_scheduling_object(state, calendar, name)
+        .await
+        .map_err(|e| e.to_string())?;
+    if old.is_none() && !may_schedule(data) {
+        return Ok(None);
+    }
+    Plan::for_write(state, &scope.owner, (calendar, name), old.as_deref(), data)
+        .await
+        .map(Some)
         .map_err(|e| e.message)
+}
+
+/// The stored bytes at `calendar/name`, when they may be a scheduling object.
+async fn stored_scheduling_object(
+    state: &AppState,
+    calendar: &Collection,
+    name: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(state
+        .store
+        .item(calendar.id, name)
+        .await?
+        .map(|i| i.data)
+        .filter(|d| may_schedule(d)))
+}
+
+/// Deletes `calendar/name` if `condition` holds; the owner's deletion of a
+/// scheduling object cancels it for its attendees (or declines it, as an
+/// attendee), as a DELETE would.
+pub(crate) async fn delete_object(
+    state: &AppState,
+    scope: &Scope,
+    (calendar, name): (&Collection, &str),
+    condition: &WriteCondition,
+) -> Result<(), StoreError> {
+    let plan = if scope.is_visitor() {
+        None
+    } else {
+        stored_scheduling_object(state, calendar, name)
+            .await?
+            .map(|old| Plan::for_delete(&scope.owner, &old))
+    };
+    state
+        .store
+        .delete_item(calendar.id, name, condition, scope.origin())
+        .await?;
+    if let Some(plan) = plan {
+        plan.run(state, &scope.owner, (calendar, name), &scope.site)
+            .await;
+    }
+    Ok(())
 }
 
 pub(crate) fn write_refused(state: &AppState, viewer: &Viewer, message: &str) -> Response {

@@ -401,6 +401,7 @@ impl Scope {
             },
             can_write: permission == SharePermission::Write,
             link: Some(shared.link),
+            site: crate::scope::site_address(state, viewer),
         })
     }
 }

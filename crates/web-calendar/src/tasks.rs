@@ -310,16 +310,14 @@ pub async fn task_action(
     let (collection, etag, mut parsed) =
         load_task(&state, &viewer, &scope, (&calendar, &item)).await?;
     if form.action == "delete" {
-        state
-            .store
-            .delete_item(
-                collection.id,
-                &item,
-                &WriteCondition::IfMatch(etag),
-                scope.origin(),
-            )
-            .await
-            .map_err(|_| write_refused(&state, &viewer, "The task changed meanwhile."))?;
+        crate::scope::delete_object(
+            &state,
+            &scope,
+            (&collection, &item),
+            &WriteCondition::IfMatch(etag),
+        )
+        .await
+        .map_err(|_| write_refused(&state, &viewer, "The task changed meanwhile."))?;
     } else {
         if !editor::set_task_done(&mut parsed, form.action == "done") {
             return Err(page::not_found_page(&state.config.site, &viewer));
