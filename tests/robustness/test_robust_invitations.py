@@ -21,10 +21,10 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LINK = re.compile(r"https?://\S+/invitations/[A-Za-z0-9_-]{43}")
 
 
-def log_in(server: Almanac) -> requests.Session:
+def log_in(server: Almanac, name: str = "alice") -> requests.Session:
     browser = requests.Session()
     form = browser.get(server.url("/login"), timeout=30).text
-    done = browser.post(server.url("/login"), data={"csrf": CSRF.search(form).group(1), "name": "alice",
+    done = browser.post(server.url("/login"), data={"csrf": CSRF.search(form).group(1), "name": name,
                                                     "password": PASSWORD}, timeout=30, allow_redirects=False)
     assert done.status_code == 303, done.status_code
     return browser
@@ -267,3 +267,62 @@ def test_a_guest_with_an_account_gets_the_event_in_their_calendar(make_almanac, 
     assert deleted.status_code == 303, deleted.text[:300]
     assert "STATUS:CANCELLED" in server.dav("GET", href, "bora").text
     assert len(to(server, "dan@elsewhere.example", "Cancelled: Team review")) == 1
+
+
+@pytest.mark.backends("sqlite")
+def test_an_invitation_is_answered_from_the_web_calendar(make_almanac, backend):
+    """Bora answers Alice's invitation on her event's page; the answer
+    reaches Alice's copy and inbox. Nobody answers for her, or what is not
+    an invitation; Alice's next form offers Bora as an earlier guest."""
+    server = make_almanac(backend=backend)
+    server.add_user("bora")
+    uid = "web-answer-1"
+    invite = "\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "BEGIN:VEVENT", f"UID:{uid}",
+        "DTSTAMP:20270101T000000Z", "DTSTART:20270302T090000Z", "DTEND:20270302T100000Z", "SUMMARY:Budget",
+        "ORGANIZER;CN=Alice Example:mailto:alice@example.org",
+        "ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:bora@example.org", "END:VEVENT", "END:VCALENDAR", ""])
+    put = server.dav("PUT", "/dav/calendars/alice/calendar/budget.ics", "alice", body=invite,
+                     headers={"Content-Type": "text/calendar"})
+    assert put.status_code == 201, put.text
+
+    bora = log_in(server, "bora")
+    agenda = bora.get(server.url("/calendar?view=agenda&date=2027-03-01"), timeout=30).text
+    edit = re.search(r'href="(/calendar/events/calendar/[^"?]+)', agenda).group(1)
+    page = bora.get(server.url(edit), timeout=30).text
+    assert "Invitation from Alice Example" in page and "not answered yet" in page
+    csrf = CSRF.search(page).group(1)
+    assert bora.post(server.url(edit + "/answer"), data={"csrf": csrf, "answer": "maybe-later"},
+                     timeout=30).status_code == 404, "only the three answers"
+    assert bora.post(server.url(edit + "/answer"), data={"csrf": "forged", "answer": "accepted"},
+                     timeout=30).status_code == 403, "no answer without the form's token"
+    answered = bora.post(server.url(edit + "/answer"), data={"csrf": csrf, "answer": "accepted"},
+                         timeout=30, allow_redirects=False)
+    assert answered.status_code == 303 and answered.headers["Location"].endswith("?done=answered")
+    page = bora.get(server.url(answered.headers["Location"]), timeout=30).text
+    assert "Your answer: <strong>accepted</strong>" in page and "on its way to the organizer" in page
+    assert partstat(stored_event(server, "Budget"), "bora@example.org") == "ACCEPTED"
+    inbox = server.dav("PROPFIND", "/dav/principals/alice/inbox/", "alice", headers={"Depth": "1"})
+    [reply] = re.findall(r"<D:href>([^<]+\.ics)</D:href>", inbox.text)
+    assert "METHOD:REPLY" in server.dav("GET", reply, "alice").text
+
+    # Alice's own event has no answer buttons, and cannot be answered.
+    alice = log_in(server)
+    own = alice.get(server.url("/calendar/events/calendar/budget.ics"), timeout=30).text
+    assert "Invitation from" not in own
+    refused = alice.post(server.url("/calendar/events/calendar/budget.ics/answer"),
+                         data={"csrf": CSRF.search(own).group(1), "answer": "declined"}, timeout=30)
+    assert refused.status_code == 404
+    # Bora cannot reach Alice's calendar through her own session.
+    assert bora.post(server.url("/calendar/events/calendar/budget.ics/answer"),
+                     data={"csrf": csrf, "answer": "declined"}, timeout=30).status_code == 404
+    assert partstat(stored_event(server, "Budget"), "bora@example.org") == "ACCEPTED"
+
+    # Alice's next event offers Bora as an earlier guest, and adding her works.
+    form = alice.get(server.url("/calendar/new"), timeout=30).text
+    assert '<datalist id="earlier-guests"><option value="bora@example.org"></option></datalist>' in form
+    saved = alice.post(server.url("/calendar/events"), data=event_form(
+        CSRF.search(form).group(1), title="Follow-up", guests="", add_guest="bora@example.org"),
+        timeout=30, allow_redirects=False)
+    assert saved.status_code == 303, saved.text[:300]
+    assert partstat(stored_event(server, "Follow-up"), "bora@example.org") == "NEEDS-ACTION"

@@ -221,6 +221,25 @@ pub fn keep_answers(old: &Component, new: &mut Component) {
     }
 }
 
+/// Sets `who`'s PARTSTAT in every component that lists them; false when
+/// none does.
+pub fn set_answer(calendar: &mut Component, who: &str, partstat: &str) -> bool {
+    let mut listed = false;
+    for component in calendar.components.iter_mut().filter(|c| is_scheduled(c)) {
+        for attendee in component
+            .properties
+            .iter_mut()
+            .filter(|p| p.name == "ATTENDEE" && address(p) == who)
+        {
+            attendee.remove_param("PARTSTAT");
+            attendee.remove_param("RSVP");
+            *attendee = attendee.clone().with_param("PARTSTAT", partstat);
+            listed = true;
+        }
+    }
+    listed
+}
+
 /// What SCHEDULE-FORCE-SEND asked for, removed from the object as RFC 6638
 /// §7.2 requires: (attendees to send a REQUEST to anyway, whether a REPLY
 /// must go to the organizer anyway).

@@ -318,21 +318,7 @@ async fn set_answer(
     else {
         return Ok(None);
     };
-    let mut listed = false;
-    for event in calendar.components.iter_mut().filter(|c| c.is("VEVENT")) {
-        for attendee in event
-            .properties
-            .iter_mut()
-            .filter(|p| p.name.eq_ignore_ascii_case("ATTENDEE"))
-        {
-            if address(attendee) == guest {
-                attendee.remove_param("PARTSTAT");
-                attendee.remove_param("RSVP");
-                *attendee = attendee.clone().with_param("PARTSTAT", partstat);
-                listed = true;
-            }
-        }
-    }
+    let listed = almanac_ical::scheduling::set_answer(&mut calendar, guest, partstat);
     if !listed {
         return Ok(None);
     }

@@ -152,6 +152,23 @@ impl Store {
         Ok(())
     }
 
+    /// The data of the account's most recently changed events, at most `limit`.
+    pub async fn recent_objects(
+        &self,
+        owner_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT i.data FROM items i JOIN collections c ON c.id = i.collection_id \
+             WHERE c.owner_id = $1 AND i.component = 'VEVENT' ORDER BY i.modified_at DESC LIMIT $2",
+        )
+        .bind(owner_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
     /// Where the account keeps calendar objects with this UID: (calendar
     /// id, resource name), in any of its calendars.
     pub async fn uid_locations(

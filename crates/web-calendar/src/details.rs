@@ -32,15 +32,20 @@ pub fn people(event: &Component) -> Vec<Person> {
     });
     let attendees = event.properties_named("ATTENDEE").map(|p| Person {
         name: name(p),
-        answer: match p.param("PARTSTAT").map(str::to_ascii_uppercase).as_deref() {
-            Some("ACCEPTED") => "accepted",
-            Some("DECLINED") => "declined",
-            Some("TENTATIVE") => "maybe",
-            Some("DELEGATED") => "delegated",
-            _ => "not answered yet",
-        },
+        answer: answer_words(p.param("PARTSTAT")),
     });
     organizer.into_iter().chain(attendees).collect()
+}
+
+/// A PARTSTAT in words.
+pub fn answer_words(partstat: Option<&str>) -> &'static str {
+    match partstat.map(str::to_ascii_uppercase).as_deref() {
+        Some("ACCEPTED") => "accepted",
+        Some("DECLINED") => "declined",
+        Some("TENTATIVE") => "maybe",
+        Some("DELEGATED") => "delegated",
+        _ => "not answered yet",
+    }
 }
 
 /// The reminder choices of the event form: the TRIGGER each one writes.

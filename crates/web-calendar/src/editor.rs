@@ -53,6 +53,8 @@ pub struct EventForm {
     pub reminder: String,
     /// Guests' addresses (commas or new lines); absent: the guests stay.
     pub guests: Option<String>,
+    /// One more guest, picked from earlier guests (the suggestions list).
+    pub add_guest: String,
     /// Shown, never read from the form: who is invited, and the reminders
     /// in words.
     #[serde(skip)]
@@ -61,6 +63,13 @@ pub struct EventForm {
     pub reminders: Vec<String>,
     #[serde(skip)]
     pub notice: String,
+    /// An invitation the person received: (who sent it, their answer so
+    /// far in words).
+    #[serde(skip)]
+    pub invitation: Option<(String, &'static str)>,
+    /// Addresses of earlier guests, offered when adding one.
+    #[serde(skip)]
+    pub suggestions: Vec<String>,
 }
 
 /// A checked event: what goes into the VEVENT.
@@ -115,8 +124,9 @@ impl EventForm {
             return Some(Vec::new());
         };
         let mut list: Vec<String> = Vec::new();
-        for part in text
-            .split([',', ';', '\n', '\r'])
+        for part in [text.as_str(), self.add_guest.as_str()]
+            .into_iter()
+            .flat_map(|t| t.split([',', ';', '\n', '\r']))
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
@@ -570,6 +580,11 @@ pub fn duplicate(calendar: &Component, uid: &str) -> Component {
         .iter_mut()
         .filter(|c| c.property("UID").is_some())
     {
+        // A copy is a new event of one's own: nobody is invited to it
+        // until the person adds guests and saves.
+        component
+            .properties
+            .retain(|p| p.name != "ATTENDEE" && p.name != "ORGANIZER");
         set_in_place(component, Property::new("UID", uid));
         set_in_place(component, Property::new("DTSTAMP", stamp()));
         if component.property("CREATED").is_some() {

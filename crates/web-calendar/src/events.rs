@@ -7,15 +7,17 @@ use crate::guests;
 use crate::occurrences::{self, Detail};
 use crate::scope::{reader_zone, store_object, urlencode, write_refused, Scope};
 use crate::view::zone_names;
+use almanac_ical::scheduling as itip;
 use almanac_ical::Component;
 use almanac_service::access_log::ItemKind;
 use almanac_service::config::Site;
 use almanac_service::guard::{redirect, Guard};
+use almanac_service::invitations;
 use almanac_service::maintenance;
 use almanac_service::page::{self, render};
 use almanac_service::session::Viewer;
 use almanac_service::AppState;
-use almanac_store::{Collection, StoreError, WriteCondition};
+use almanac_store::{Collection, StoreError, User, WriteCondition};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -66,7 +68,14 @@ pub async fn new_event_form(
     Query(query): Query<NewQuery>,
 ) -> Result<Response, Response> {
     let scope = Scope::owner(&state, &viewer, "/calendar/new").await?;
-    Ok(show_new_form(&state, &viewer, &headers, &scope, &query))
+    let suggestions = guests::earlier(&state, &scope.owner).await;
+    Ok(show_new_form(
+        &state,
+        &viewer,
+        &headers,
+        &scope,
+        (&query, suggestions),
+    ))
 }
 
 pub(crate) fn show_new_form(
@@ -74,7 +83,7 @@ pub(crate) fn show_new_form(
     viewer: &Viewer,
     headers: &HeaderMap,
     scope: &Scope,
-    query: &NewQuery,
+    (query, suggestions): (&NewQuery, Vec<String>),
 ) -> Response {
     let zone = reader_zone(headers, &query.tz);
     let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d")
@@ -110,6 +119,7 @@ pub(crate) fn show_new_form(
         ends: "never".to_owned(),
         view_tz: query.tz.clone(),
         reminder: crate::details::NO_REMINDER.to_owned(),
+        suggestions,
         ..EventForm::default()
     };
     event_page(state, viewer, scope, StatusCode::OK, Vec::new(), form, None)
@@ -196,7 +206,8 @@ fn event_page(
 pub struct OccurrenceQuery {
     occurrence: String,
     tz: String,
-    /// "duplicated": the form shows the copy just made.
+    /// "duplicated": the form shows the copy just made; "answered": the
+    /// person just answered the invitation.
     done: String,
 }
 
@@ -293,6 +304,14 @@ pub(crate) async fn show_edit_form(
     form.view_tz.clone_from(&query.tz);
     if query.done == "duplicated" {
         "This is the copy: change what you need and save.".clone_into(&mut form.notice);
+    }
+    if query.done == "answered" {
+        "Your answer is saved and on its way to the organizer.".clone_into(&mut form.notice);
+    }
+    if !scope.is_visitor() {
+        // A share link's visitor learns nothing of the owner's guests.
+        form.invitation = received_invitation(&parsed, &scope.owner);
+        form.suggestions = guests::earlier(state, &scope.owner).await;
     }
     let recurring = instance.recurrence_id.is_some();
     if recurring {
@@ -708,6 +727,86 @@ pub async fn duplicate_event(
         scope.base,
         urlencode(&calendar),
         urlencode(&name)
+    );
+    Ok(scope.log(redirect(&to), &viewer, Some(ItemKind::Event)))
+}
+
+/// An invitation `owner` received in this event: who sent it, and the
+/// answer so far in words. `None` for the owner's own events.
+fn received_invitation(event: &Component, owner: &User) -> Option<(String, &'static str)> {
+    let organizer = itip::organizer(event)?;
+    let me = owner.email.to_ascii_lowercase();
+    if organizer == me || !itip::lists_attendee(event, &me) {
+        return None;
+    }
+    let master = event
+        .components
+        .iter()
+        .find(|c| c.property("ORGANIZER").is_some())?;
+    let sender = crate::details::people(master)
+        .into_iter()
+        .next()
+        .map_or(organizer, |p| p.name);
+    let answer = itip::answers_of(event, &me)
+        .first()
+        .map_or("not answered yet", |(_, p)| {
+            crate::details::answer_words(Some(p))
+        });
+    Some((sender, answer))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AnswerForm {
+    csrf: String,
+    answer: String,
+}
+
+/// `POST /calendar/events/{calendar}/{item}/answer`: the person's answer
+/// to an invitation in their calendar, written into their copy; the write
+/// sends the REPLY to the organizer (RFC 6638), as a calendar app's would.
+pub async fn answer_event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((calendar, item)): Path<(String, String)>,
+    Form(form): Form<AnswerForm>,
+) -> Result<Response, Response> {
+    let scope = Scope::owner(&state, &viewer, "/calendar").await?;
+    let guard = Guard::new(&state, &viewer);
+    guard.change(&form.csrf).await?;
+    let not_found = || page::not_found_page(&state.config.site, &viewer);
+    let (_, partstat, _) = invitations::ANSWERS
+        .iter()
+        .find(|(value, _, _)| *value == form.answer)
+        .ok_or_else(not_found)?;
+    let (collection, mut parsed, etag) =
+        load_event(&state, &viewer, &scope, (&calendar, &item)).await?;
+    if received_invitation(&parsed, &scope.owner).is_none()
+        || !itip::set_answer(
+            &mut parsed,
+            &scope.owner.email.to_ascii_lowercase(),
+            partstat,
+        )
+    {
+        return Err(not_found());
+    }
+    if let Err(message) = store_object(
+        &state,
+        &scope,
+        &collection,
+        &item,
+        &parsed,
+        WriteCondition::IfMatch(etag),
+    )
+    .await
+    {
+        return Ok(write_refused(&state, &viewer, &message));
+    }
+    let to = format!(
+        "{}/events/{}/{}?done=answered",
+        scope.base,
+        urlencode(&calendar),
+        urlencode(&item)
     );
     Ok(scope.log(redirect(&to), &viewer, Some(ItemKind::Event)))
 }

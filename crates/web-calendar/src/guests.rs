@@ -65,3 +65,36 @@ pub async fn allowed(state: &AppState, owner: &User, change: &GuestChange) -> bo
             .await
             .unwrap_or(false)
 }
+
+/// How many recent events the suggestions come from, at most.
+const SUGGESTIONS_FROM: i64 = 200;
+
+/// Addresses the owner invited before, newest events first (at most 50),
+/// for the "Add an earlier guest" list.
+pub async fn earlier(state: &AppState, owner: &User) -> Vec<String> {
+    let recent = state
+        .store
+        .recent_objects(owner.id, SUGGESTIONS_FROM)
+        .await
+        .unwrap_or_default();
+    let me = owner.email.to_ascii_lowercase();
+    let mut found: Vec<String> = Vec::new();
+    for data in recent
+        .iter()
+        .filter(|d| almanac_service::scheduling::may_schedule(d))
+    {
+        let Some(calendar) = std::str::from_utf8(data)
+            .ok()
+            .and_then(|t| almanac_ical::parse(t, &almanac_ical::ParseLimits::default()).ok())
+        else {
+            continue;
+        };
+        for guest in almanac_ical::scheduling::server_attendees(&calendar) {
+            if guest != me && guest.contains('@') && !found.contains(&guest) && found.len() < 50 {
+                found.push(guest);
+            }
+        }
+    }
+    found.sort();
+    found
+}

@@ -56,6 +56,10 @@ pub fn routes() -> Router<AppState> {
             get(events::edit_event_form).post(events::update_event),
         )
         .route(
+            "/calendar/events/{calendar}/{item}/answer",
+            post(events::answer_event),
+        )
+        .route(
             "/calendar/events/{calendar}/{item}/duplicate",
             post(events::duplicate_event),
         )

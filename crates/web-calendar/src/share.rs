@@ -450,7 +450,11 @@ pub async fn visitor_new(
         return Err(page::not_found_page(&state.config.site, &viewer));
     }
     Ok(crate::events::show_new_form(
-        &state, &viewer, &headers, &scope, &query,
+        &state,
+        &viewer,
+        &headers,
+        &scope,
+        (&query, Vec::new()),
     ))
 }
 
