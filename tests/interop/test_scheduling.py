@@ -198,9 +198,27 @@ def test_recurring_series_with_one_changed_occurrence(server):
         "END:VEVENT\r\nEND:VCALENDAR",
     )
     assert put(server, OLGA, "work", f"{uid}.ics", series).status_code == 201
-    _, copy, _ = find_copy(server, BORIS, uid)
+    url, copy, _ = find_copy(server, BORIS, uid)
     assert "RRULE:FREQ=WEEKLY;COUNT=4" in copy
     assert "RECURRENCE-ID:20320608T100000Z" in copy and "DTSTART:20320608T140000Z" in copy
+
+    # Boris declines the third meeting only, as calendar apps do: an
+    # override of his own. Olga's copy gets that occurrence, declined.
+    declined = copy.replace("END:VCALENDAR", "BEGIN:VEVENT\r\nUID:" + uid + "\r\nRECURRENCE-ID:20320615T100000Z\r\n"
+        "DTSTAMP:20300101T000000Z\r\nDTSTART:20320615T100000Z\r\nDURATION:PT1H\r\nSUMMARY:Planning\r\n"
+        "ORGANIZER;CN=olga:mailto:olga@example.org\r\nATTENDEE;PARTSTAT=DECLINED:mailto:boris@example.org\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR")
+    r = session(server, BORIS).put(url, data=declined.encode(), headers={"Content-Type": "text/calendar"})
+    assert r.status_code == 204, r.text
+    organizer_copy = session(server, OLGA).get(server.calendar_url(OLGA, "work") + f"{uid}.ics").text
+    occurrences = {
+        str(e.contents["recurrence-id"][0].value) if "recurrence-id" in e.contents else "series": e
+        for e in vobject.readComponents(organizer_copy).__next__().vevent_list
+    }
+    declined_one = next(e for k, e in occurrences.items() if k.startswith("2032-06-15"))
+    boris = next(a for a in declined_one.contents["attendee"] if "boris" in a.value)
+    assert boris.params["PARTSTAT"] == ["DECLINED"]
+    assert partstat(organizer_copy, BORIS) == "NEEDS-ACTION", "the rest of the series is still open"
 
 
 def test_freebusy_through_the_outbox(server):
@@ -237,6 +255,15 @@ def test_preconditions(server):
     # unique-scheduling-object-resource: the same UID in another calendar.
     r = put(server, OLGA, "other", f"{uid}.ics", event(uid))
     assert r.status_code == 403 and "unique-scheduling-object-resource" in r.text
+    # ... also by COPY (a MOVE keeps one copy, so it may).
+    source = server.calendar_url(OLGA, "work") + f"{uid}.ics"
+    r = session(server, OLGA).request("COPY", source, headers={"Destination": server.calendar_url(OLGA, "other") + "copy.ics"})
+    assert r.status_code == 403 and "unique-scheduling-object-resource" in r.text
+    moved_uid = f"move-{uuid.uuid4()}"
+    assert put(server, OLGA, "work", f"{moved_uid}.ics", event(moved_uid)).status_code == 201
+    r = session(server, OLGA).request("MOVE", server.calendar_url(OLGA, "work") + f"{moved_uid}.ics",
+                                      headers={"Destination": server.calendar_url(OLGA, "other") + f"{moved_uid}.ics"})
+    assert r.status_code == 201, r.text
     # same-organizer-in-all-components
     mixed = event(uid).replace("END:VEVENT\r\nEND:VCALENDAR",
         "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:" + uid + "\r\nRECURRENCE-ID:20320601T100000Z\r\nDTSTAMP:20300101T000000Z\r\n"
@@ -291,3 +318,69 @@ def test_external_attendees_are_mailed_within_an_hourly_allowance(server):
         else:
             assert r.status_code == 403 and "invitations in the last hour" in r.text, r.text
     assert statuses == [201, 201, 403]
+
+
+def test_local_users_with_the_python_caldav_library(server):
+    """The same round with python caldav, as a script or app would use it:
+    invite, auto-delivery, answer, update, one changed occurrence, removal,
+    cancellation and free-busy."""
+    import caldav
+    from datetime import datetime, timedelta, timezone
+
+    def client(user):
+        return caldav.DAVClient(url=server.dav_url, username=user, password=USERS[user])
+
+    with client(OLGA) as olga_client, client(CARL) as carl_client:
+        olga, carl = olga_client.principal(), carl_client.principal()
+        assert olga_client.check_scheduling_support()
+        assert str(carl.get_vcal_address()).lower() == f"mailto:{CARL}@example.org"
+        olga_calendar = olga.make_calendar(name="Library round", cal_id="library-round")
+        uid = f"lib-{uuid.uuid4()}"
+        ics = "\r\n".join([
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//lib//EN", "BEGIN:VEVENT", f"UID:{uid}",
+            "DTSTAMP:20300101T000000Z", "DTSTART:20330301T090000Z", "DURATION:PT1H", "SUMMARY:Library sync",
+            "RRULE:FREQ=DAILY;COUNT=3", "END:VEVENT", "END:VCALENDAR", ""])
+        olga_calendar.save_with_invites(ics, [olga, carl.get_vcal_address()])
+
+        # Auto-delivery: in Carl's calendar, and a REQUEST in his inbox.
+        carl_event = next(e for c in carl.calendars() for e in c.get_events() if e.id == uid)
+        requests_in = [m for m in carl.schedule_inbox().get_items() if m.id == uid]
+        assert requests_in and requests_in[-1].is_invite_request()
+
+        # Carl accepts through the library: Olga's copy says so.
+        carl_event.change_attendee_status(carl, partstat="ACCEPTED")
+        carl_event.save(increase_seqno=False)
+        olga_event = olga_calendar.event_by_uid(uid)
+        olga_event.load()
+        assert partstat(olga_event.data, CARL) == "ACCEPTED"
+        assert any(m.is_invite_reply() for m in olga.schedule_inbox().get_items() if m.id == uid)
+
+        # Olga renames the series and moves its second meeting: Carl's copy follows.
+        component = olga_event.icalendar_component
+        component["SUMMARY"] = "Library sync (renamed)"
+        olga_event.save()
+        changed = olga_event.data.replace("END:VCALENDAR", "BEGIN:VEVENT\r\nUID:" + uid + "\r\n"
+            "RECURRENCE-ID:20330302T090000Z\r\nDTSTAMP:20300101T000000Z\r\nDTSTART:20330302T150000Z\r\n"
+            "DURATION:PT1H\r\nSUMMARY:Library sync (late)\r\nORGANIZER:mailto:olga@example.org\r\n"
+            f"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:{CARL}@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR")
+        olga_event.data = changed
+        olga_event.save(increase_seqno=False)
+        carl_event.load()
+        assert "Library sync (renamed)" in carl_event.data
+        assert "RECURRENCE-ID:20330302T090000Z" in carl_event.data and "Library sync (late)" in carl_event.data
+
+        # Free-busy of Carl through Olga's outbox: the moved meeting is busy.
+        start = datetime(2033, 3, 2, tzinfo=timezone.utc)
+        answers = olga.freebusy_request(start, start + timedelta(days=1), [carl.get_vcal_address()])
+        busy = str(answers[f"mailto:{CARL}@example.org"].data)
+        assert "20330302T150000Z/20330302T160000Z" in busy
+
+        # Olga takes Carl off: his copy is cancelled; then deleting sends nothing more.
+        olga_event.load()
+        unfolded = re.sub(r"\r?\n[ \t]", "", olga_event.data)
+        olga_event.data = "\r\n".join(l for l in unfolded.splitlines() if f"mailto:{CARL}@" not in l) + "\r\n"
+        olga_event.save()
+        carl_event.load()
+        assert "STATUS:CANCELLED" in carl_event.data
+        assert any(m.icalendar_instance.get("method") == "CANCEL"
+                   for m in carl.schedule_inbox().get_items() if m.id == uid)

@@ -356,6 +356,19 @@ async fn copy_item(
     } else {
         None
     };
+    // RFC 6638 §3.2.4.1: a copy would give the account a second scheduling
+    // object with the same UID (a move keeps one).
+    if !is_move
+        && dest_parent.id != parent.id
+        && index.is_some()
+        && almanac_service::scheduling::schedule_tag(&item.data).is_some()
+    {
+        return Err(DavError::caldav(
+            403,
+            "unique-scheduling-object-resource",
+            "A scheduling object cannot be copied to another of your calendars: move it instead.",
+        ));
+    }
     let existed = clear_destination(request, &dest, overwrite).await?;
     let same_collection = dest_parent.id == parent.id;
     if is_move && same_collection {

@@ -407,14 +407,29 @@ pub fn apply_reply(organizer_copy: &mut Component, reply: &Component) -> Vec<(St
         let id = answer
             .property("RECURRENCE-ID")
             .map(|p| p.value.trim().to_owned());
-        let Some(target) = organizer_copy.components.iter_mut().find(|c| {
+        let found = organizer_copy.components.iter().position(|c| {
             is_scheduled(c)
                 && c.property("RECURRENCE-ID")
                     .map(|p| p.value.trim().to_owned())
                     == id
-        }) else {
-            continue;
+        });
+        let index = match (found, answer.property("RECURRENCE-ID")) {
+            (Some(index), _) => index,
+            // An answer for one occurrence of the series only: that
+            // occurrence gets its own component to carry it.
+            (None, Some(recurrence_id)) => {
+                let Some(occurrence) = scheduled(organizer_copy)
+                    .find(|c| c.property("RECURRENCE-ID").is_none())
+                    .and_then(|master| occurrence_of(master, recurrence_id))
+                else {
+                    continue;
+                };
+                organizer_copy.components.push(occurrence);
+                organizer_copy.components.len() - 1
+            }
+            (None, None) => continue,
         };
+        let target = &mut organizer_copy.components[index];
         for from in answer.properties_named("ATTENDEE") {
             let who = address(from);
             let partstat = from
@@ -438,6 +453,46 @@ pub fn apply_reply(organizer_copy: &mut Component, reply: &Component) -> Vec<(St
         }
     }
     applied
+}
+
+/// One occurrence of a series as a component of its own (an override):
+/// the master without its recurrence rules, starting at `recurrence_id`,
+/// as long as the master lasts. `None` when the master's times are unclear.
+fn occurrence_of(master: &Component, recurrence_id: &Property) -> Option<Component> {
+    let start = crate::value::property_time(master.property("DTSTART")?)?;
+    let length = master
+        .property("DTEND")
+        .and_then(crate::value::property_time)
+        .map(|end| (end.local() - start.local()).num_seconds());
+    let mut occurrence = master.clone();
+    occurrence.properties.retain(|p| {
+        ![
+            "RRULE",
+            "RDATE",
+            "EXDATE",
+            "DTSTART",
+            "DTEND",
+            "RECURRENCE-ID",
+        ]
+        .contains(&p.name.as_str())
+    });
+    let mut dtstart = recurrence_id.clone();
+    dtstart.name = "DTSTART".to_owned();
+    occurrence.properties.push(dtstart);
+    let mut id = recurrence_id.clone();
+    id.name = "RECURRENCE-ID".to_owned();
+    occurrence.properties.push(id);
+    if let Some(seconds) = length.filter(|s| *s >= 0) {
+        let duration = if start.is_date() {
+            format!("P{}D", seconds / 86_400)
+        } else {
+            format!("PT{seconds}S")
+        };
+        occurrence
+            .properties
+            .push(Property::new("DURATION", duration));
+    }
+    Some(occurrence)
 }
 
 /// The answer to a free-busy request (RFC 6638 §5, RFC 5546 §3.3.2):

@@ -127,3 +127,48 @@ fn an_organizer_cannot_answer_for_a_guest_but_keeps_answers_given() {
         vec![(None, "ACCEPTED".to_owned())]
     );
 }
+
+#[test]
+fn an_answer_for_one_occurrence_gets_a_component_of_its_own() {
+    let series = cal(&MEETING.replace(
+        "DURATION:PT1H",
+        "DTEND:20300601T113000Z\nRRULE:FREQ=WEEKLY;COUNT=4",
+    ));
+    let mut organizer_copy = series.clone();
+    let mut declined_once = series.clone();
+    let mut one = declined_once.components[0].clone();
+    one.properties
+        .retain(|p| p.name != "RRULE" && p.name != "DTSTART" && p.name != "DTEND");
+    one.properties
+        .push(Property::new("RECURRENCE-ID", "20300608T100000Z"));
+    one.properties
+        .push(Property::new("DTSTART", "20300608T100000Z"));
+    declined_once.components.push(one);
+    for attendee in declined_once.components[1]
+        .properties
+        .iter_mut()
+        .filter(|p| p.name == "ATTENDEE" && address(p) == "ana@example.com")
+    {
+        attendee.remove_param("PARTSTAT");
+        *attendee = attendee.clone().with_param("PARTSTAT", "DECLINED");
+    }
+    let answer = reply(&declined_once, "ana@example.com", false);
+    let applied = apply_reply(&mut organizer_copy, &answer);
+    assert!(applied.contains(&("ana@example.com".to_owned(), "DECLINED".to_owned())));
+    let text = organizer_copy.to_ics();
+    assert!(text.contains("RECURRENCE-ID:20300608T100000Z"), "{text}");
+    assert!(
+        text.contains("DURATION:PT5400S"),
+        "lasts as the series does: {text}"
+    );
+    assert_eq!(
+        answers_of(&organizer_copy, "ana@example.com"),
+        vec![
+            (None, "NEEDS-ACTION".to_owned()),
+            (Some("20300608T100000Z".to_owned()), "DECLINED".to_owned())
+        ]
+    );
+    // The new override replaces its occurrence: still four, none lost.
+    let ctx = crate::timezone::EvalContext::default();
+    assert_eq!(crate::recurrence::instances(&organizer_copy, None, &ctx).len(), 4);
+}
