@@ -63,7 +63,7 @@ test('a guest answers by link and a colleague answers in her calendar; the organ
   const ola = await signedIn(organizer);
   await ola.page.goto(`${server.base}/calendar/new?date=2027-04-06`);
   await ola.page.getByLabel('Title').fill('Quarterly planning');
-  await ola.page.getByLabel('Guests', { exact: true }).fill(`${colleague.email}, ${outsider}`);
+  await ola.page.locator('textarea[name=guests]').fill(`${colleague.email}, ${outsider}`);
   await Promise.all([ola.page.waitForNavigation(), ola.page.getByRole('button', { name: 'Save' }).click()]);
 
   // The guest without an account: the link from the mail, in a browser with no session.
@@ -102,4 +102,73 @@ test('a guest answers by link and a colleague answers in her calendar; the organ
   assert.match(guests, new RegExp(`${outsider}\\s+— accepted`));
   assert.match(guests, /pia@example\.org\s+— maybe/);
   await ola.context.close();
+});
+
+/** The titles and times `person`'s agenda shows from `date` on. */
+async function agenda(page, date) {
+  await page.goto(`${server.base}/calendar?view=agenda&date=${date}`);
+  return page.locator('main').innerText();
+}
+
+async function saveForm(page) {
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save' }).click()]);
+}
+
+test('changes reach a colleague: a new time, one occurrence moved, taken off, the event deleted', async () => {
+  const ola = await signedIn(organizer);
+  const pia = await signedIn(colleague);
+  // A weekly series with Pia as a guest.
+  await ola.page.goto(`${server.base}/calendar/new?date=2027-05-03`);
+  await ola.page.getByLabel('Title').fill('Weekly sync');
+  await ola.page.getByLabel('Repeats').selectOption('weekly');
+  await ola.page.locator('select[name=ends]').selectOption('count');
+  await ola.page.getByLabel('Times', { exact: true }).fill('3');
+  await ola.page.locator('textarea[name=guests]').fill(colleague.email);
+  await saveForm(ola.page);
+  assert.match(await agenda(pia.page, '2027-05-01'), /09:00–10:00\s+Weekly sync/);
+
+  // A new time for the whole series.
+  await ola.page.goto(`${server.base}/calendar?view=agenda&date=2027-05-01`);
+  await Promise.all([ola.page.waitForNavigation(), ola.page.locator('a', { hasText: 'Weekly sync' }).first().click()]);
+  await ola.page.getByLabel('the whole series').check();
+  await ola.page.getByLabel('at', { exact: true }).first().fill('11:00');
+  await ola.page.getByLabel('at', { exact: true }).nth(1).fill('12:00');
+  await saveForm(ola.page);
+  const moved = await agenda(pia.page, '2027-05-01');
+  assert.match(moved, /11:00–12:00\s+Weekly sync/);
+  assert.doesNotMatch(moved, /09:00–10:00\s+Weekly sync/);
+
+  // Only the second meeting moves, and gets a title of its own.
+  await ola.page.goto(`${server.base}/calendar?view=agenda&date=2027-05-08`);
+  await Promise.all([ola.page.waitForNavigation(), ola.page.locator('a', { hasText: 'Weekly sync' }).first().click()]);
+  await ola.page.getByLabel('only this occurrence').check();
+  await ola.page.getByLabel('Title').fill('Weekly sync (short)');
+  await ola.page.getByLabel('at', { exact: true }).nth(1).fill('11:30');
+  await saveForm(ola.page);
+  const second = await agenda(pia.page, '2027-05-08');
+  assert.match(second, /11:00–11:30\s+Weekly sync \(short\)/);
+  assert.match(second, /11:00–12:00\s+Weekly sync\b(?! \()/, 'the other meetings stay');
+
+  // Pia is taken off: her calendar says it is cancelled.
+  await ola.page.goto(`${server.base}/calendar?view=agenda&date=2027-05-01`);
+  await Promise.all([ola.page.waitForNavigation(), ola.page.locator('a', { hasText: 'Weekly sync' }).first().click()]);
+  await ola.page.getByLabel('the whole series').check();
+  await ola.page.locator('textarea[name=guests]').fill('');
+  await saveForm(ola.page);
+  assert.match(await agenda(pia.page, '2027-05-01'), /Cancelled: Weekly sync/);
+  await pia.page.screenshot({ path: join(shots, 'invitation-cancelled.png') });
+
+  // An event deleted by its organizer is cancelled for its guest too.
+  await ola.page.goto(`${server.base}/calendar/new?date=2027-06-07`);
+  await ola.page.getByLabel('Title').fill('One-off review');
+  await ola.page.locator('textarea[name=guests]').fill(colleague.email);
+  await saveForm(ola.page);
+  assert.match(await agenda(pia.page, '2027-06-01'), /One-off review/);
+  await ola.page.goto(`${server.base}/calendar?view=agenda&date=2027-06-01`);
+  await Promise.all([ola.page.waitForNavigation(), ola.page.locator('a', { hasText: 'One-off review' }).first().click()]);
+  await ola.page.getByText('Delete…').click();
+  await Promise.all([ola.page.waitForNavigation(), ola.page.getByRole('button', { name: 'Yes, delete' }).click()]);
+  assert.match(await agenda(pia.page, '2027-06-01'), /Cancelled: One-off review/);
+  await ola.context.close();
+  await pia.context.close();
 });

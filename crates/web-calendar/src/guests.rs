@@ -13,23 +13,19 @@ pub struct GuestChange {
     pub invited: Vec<String>,
 }
 
-/// Sets the guests of the event (its master) to `wanted`, the owner as
-/// organizer while there are any.
+/// Sets the guests of the event to `wanted` — in the series and in each
+/// occurrence changed on its own, so that a guest taken off is off every
+/// meeting and a new one is on all of them — the owner as organizer while
+/// there are any.
 pub fn set_guests(calendar: &mut Component, wanted: &[String], owner: &User) -> GuestChange {
-    let Some(event) = calendar
+    let Some(master) = calendar
         .components
-        .iter_mut()
+        .iter()
         .find(|c| c.is("VEVENT") && c.property("RECURRENCE-ID").is_none())
     else {
         return GuestChange::default();
     };
-    let before = guests(event);
-    let organizer = event.property("ORGANIZER").map(address);
-    event.properties.retain(|p| {
-        !p.name.eq_ignore_ascii_case("ATTENDEE")
-            || Some(address(p)) == organizer
-            || wanted.contains(&address(p))
-    });
+    let before = guests(master);
     let change = GuestChange {
         invited: wanted
             .iter()
@@ -37,20 +33,29 @@ pub fn set_guests(calendar: &mut Component, wanted: &[String], owner: &User) -> 
             .cloned()
             .collect(),
     };
-    for guest in &change.invited {
-        event.properties.push(
-            Property::new("ATTENDEE", format!("mailto:{guest}"))
-                .with_param("CUTYPE", "INDIVIDUAL")
-                .with_param("ROLE", "REQ-PARTICIPANT")
-                .with_param("PARTSTAT", "NEEDS-ACTION")
-                .with_param("RSVP", "TRUE"),
-        );
-    }
-    if !wanted.is_empty() && organizer.is_none() {
-        event.properties.push(
-            Property::new("ORGANIZER", format!("mailto:{}", owner.email))
-                .with_param("CN", &owner.name),
-        );
+    for event in calendar.components.iter_mut().filter(|c| c.is("VEVENT")) {
+        let organizer = event.property("ORGANIZER").map(address);
+        event.properties.retain(|p| {
+            !p.name.eq_ignore_ascii_case("ATTENDEE")
+                || Some(address(p)) == organizer
+                || wanted.contains(&address(p))
+        });
+        let listed = guests(event);
+        for guest in wanted.iter().filter(|w| !listed.contains(w)) {
+            event.properties.push(
+                Property::new("ATTENDEE", format!("mailto:{guest}"))
+                    .with_param("CUTYPE", "INDIVIDUAL")
+                    .with_param("ROLE", "REQ-PARTICIPANT")
+                    .with_param("PARTSTAT", "NEEDS-ACTION")
+                    .with_param("RSVP", "TRUE"),
+            );
+        }
+        if !wanted.is_empty() && organizer.is_none() {
+            event.properties.push(
+                Property::new("ORGANIZER", format!("mailto:{}", owner.email))
+                    .with_param("CN", &owner.name),
+            );
+        }
     }
     change
 }

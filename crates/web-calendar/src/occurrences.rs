@@ -167,6 +167,9 @@ pub async fn entries(
                     item: item.meta.name.clone(),
                     title: if hidden {
                         "Busy".to_owned()
+                    } else if is_cancelled(component) {
+                        // The organizer called it off (a CANCEL delivered here).
+                        format!("Cancelled: {}", text_value(component, "SUMMARY"))
                     } else {
                         text_value(component, "SUMMARY")
                     },
@@ -268,6 +271,13 @@ pub async fn tasks(store: &Store, calendars: &[Collection]) -> Result<Vec<Task>,
         (a.done, a.due.is_none(), a.due, &a.title).cmp(&(b.done, b.due.is_none(), b.due, &b.title))
     });
     Ok(tasks)
+}
+
+/// Whether the organizer called this event (or occurrence) off.
+fn is_cancelled(component: &Component) -> bool {
+    component
+        .property("STATUS")
+        .is_some_and(|s| s.value.trim().eq_ignore_ascii_case("CANCELLED"))
 }
 
 #[cfg(test)]
