@@ -172,3 +172,29 @@ test('changes reach a colleague: a new time, one occurrence moved, taken off, th
   await ola.context.close();
   await pia.context.close();
 });
+
+test('free-busy: the organizer sees which colleague is busy at the time, never what they do', async () => {
+  const ola = await signedIn(organizer);
+  const pia = await signedIn(colleague);
+  await pia.page.goto(`${server.base}/calendar/new?date=2027-07-05&start=10:00&end=11:00`);
+  await pia.page.getByLabel('Title').fill('Dentist (private matter)');
+  await saveForm(pia.page);
+
+  const invite = async (title, start, end) => {
+    await ola.page.goto(`${server.base}/calendar/new?date=2027-07-05&start=${start}&end=${end}`);
+    await ola.page.getByLabel('Title').fill(title);
+    await ola.page.locator('textarea[name=guests]').fill(colleague.email);
+    await saveForm(ola.page);
+    await ola.page.goto(`${server.base}/calendar?view=agenda&date=2027-07-05`);
+    await Promise.all([ola.page.waitForNavigation(), ola.page.locator('a', { hasText: title }).first().click()]);
+    return ola.page.locator('.guests').innerText();
+  };
+  const clash = await invite('Design review', '10:30', '11:30');
+  assert.match(clash, /Busy at this time: pia@example\.org/);
+  assert.doesNotMatch(await ola.page.locator('main').innerText(), /Dentist/, 'only that she is busy');
+  await ola.page.screenshot({ path: join(shots, 'invitation-guest-busy.png'), fullPage: true });
+  const free = await invite('Afternoon review', '14:00', '15:00');
+  assert.doesNotMatch(free, /Busy at this time/);
+  await ola.context.close();
+  await pia.context.close();
+});

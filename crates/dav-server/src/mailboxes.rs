@@ -14,7 +14,7 @@ use almanac_dav::xml::escape;
 use almanac_dav::DavError;
 use almanac_ical::scheduling as itip;
 use almanac_ical::{ParseLimits, TimeSpan};
-use almanac_service::scheduling::{default_calendar, local_user};
+use almanac_service::scheduling::{busy_time, default_calendar, local_user};
 use almanac_store::ScheduleMessage;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -308,7 +308,7 @@ pub async fn post_outbox(request: &DavRequest) -> DavResult {
             .map_or_else(String::new, |a| a.value.clone());
         let (status, data) = match local_user(&request.state, recipient).await? {
             Some(who) => {
-                let periods = busy_time(request, &who, range).await?;
+                let periods = busy_time(&request.state, &who, range, None).await?;
                 let reply = itip::freebusy_reply(
                     almanac_ical::freebusy_component(
                         periods,
@@ -360,37 +360,4 @@ fn instant(component: &almanac_ical::Component, name: &str) -> Option<i64> {
     };
     let local = chrono::DateTime::from_timestamp(as_utc, 0)?.naive_utc();
     Some(zone.from_local_datetime(&local).earliest()?.timestamp())
-}
-
-/// Busy time of `who` in `range`, over their calendars that count for it.
-async fn busy_time(
-    request: &DavRequest,
-    who: &almanac_store::User,
-    range: TimeSpan,
-) -> Result<Vec<almanac_ical::BusyPeriod>, DavError> {
-    let store = &request.state.store;
-    let mut periods = Vec::new();
-    for calendar in store
-        .child_collections(who.id, "")
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter(almanac_store::Collection::is_calendar)
-    {
-        let ctx = almanac_service::objects::eval_context(&request.state, &calendar);
-        for item in store
-            .items_overlapping(calendar.id, None, range.start, range.end)
-            .await
-            .map_err(internal)?
-        {
-            let Some(parsed) = std::str::from_utf8(&item.data)
-                .ok()
-                .and_then(|t| almanac_ical::parse(t, &ParseLimits::default()).ok())
-            else {
-                continue;
-            };
-            periods.extend(almanac_ical::busy_periods(&parsed, range, &ctx));
-        }
-    }
-    Ok(periods)
 }

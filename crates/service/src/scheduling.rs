@@ -627,6 +627,44 @@ async fn write_copy(
         .map(|_| ())
 }
 
+/// Busy time of `user` in `range`, over all their calendars (free-busy,
+/// RFC 6638 §5), leaving out the event `except_uid` (the one being planned).
+pub async fn busy_time(
+    state: &AppState,
+    user: &User,
+    range: almanac_ical::TimeSpan,
+    except_uid: Option<&str>,
+) -> Result<Vec<almanac_ical::BusyPeriod>, DavError> {
+    let store = &state.store;
+    let mut periods = Vec::new();
+    for calendar in store
+        .child_collections(user.id, "")
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(Collection::is_calendar)
+    {
+        let ctx = crate::objects::eval_context(state, &calendar);
+        for item in store
+            .items_overlapping(calendar.id, None, range.start, range.end)
+            .await
+            .map_err(internal)?
+        {
+            let Some(parsed) = std::str::from_utf8(&item.data)
+                .ok()
+                .and_then(|t| almanac_ical::parse(t, &ParseLimits::default()).ok())
+            else {
+                continue;
+            };
+            if except_uid.is_some() && itip::uid(&parsed).as_deref() == except_uid {
+                continue;
+            }
+            periods.extend(almanac_ical::busy_periods(&parsed, range, &ctx));
+        }
+    }
+    Ok(periods)
+}
+
 /// The calendar invitations land in (RFC 6638 §9.2
 /// schedule-default-calendar-URL): the one the account chose, else its
 /// first calendar that takes `component`; `None` when it has no calendar.

@@ -70,6 +70,9 @@ pub struct EventForm {
     /// Addresses of earlier guests, offered when adding one.
     #[serde(skip)]
     pub suggestions: Vec<String>,
+    /// Guests with an account here who have something else at that time.
+    #[serde(skip)]
+    pub busy: Vec<String>,
 }
 
 /// A checked event: what goes into the VEVENT.

@@ -312,6 +312,8 @@ pub(crate) async fn show_edit_form(
         // A share link's visitor learns nothing of the owner's guests.
         form.invitation = received_invitation(&parsed, &scope.owner);
         form.suggestions = guests::earlier(state, &scope.owner).await;
+        form.busy =
+            guests::busy_then(state, &scope.owner, &parsed, (instance.start, instance.end)).await;
     }
     let recurring = instance.recurrence_id.is_some();
     if recurring {

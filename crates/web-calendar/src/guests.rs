@@ -103,3 +103,34 @@ pub async fn earlier(state: &AppState, owner: &User) -> Vec<String> {
     found.sort();
     found
 }
+
+/// The guests with an account here who have something else during
+/// `start..end` (their free-busy time, as their outbox would answer it;
+/// this event itself left out).
+pub async fn busy_then(
+    state: &AppState,
+    owner: &User,
+    event: &Component,
+    (start, end): (i64, i64),
+) -> Vec<String> {
+    let uid = almanac_ical::scheduling::uid(event);
+    let range = almanac_ical::TimeSpan {
+        start,
+        end: end.max(start + 1),
+    };
+    let mut busy = Vec::new();
+    for guest in almanac_ical::scheduling::server_attendees(event) {
+        let Ok(Some(user)) = almanac_service::scheduling::local_user(state, &guest).await else {
+            continue;
+        };
+        if user.id == owner.id {
+            continue;
+        }
+        let periods =
+            almanac_service::scheduling::busy_time(state, &user, range, uid.as_deref()).await;
+        if periods.is_ok_and(|p| !p.is_empty()) {
+            busy.push(guest);
+        }
+    }
+    busy
+}

@@ -170,5 +170,8 @@ fn an_answer_for_one_occurrence_gets_a_component_of_its_own() {
     );
     // The new override replaces its occurrence: still four, none lost.
     let ctx = crate::timezone::EvalContext::default();
-    assert_eq!(crate::recurrence::instances(&organizer_copy, None, &ctx).len(), 4);
+    assert_eq!(
+        crate::recurrence::instances(&organizer_copy, None, &ctx).len(),
+        4
+    );
 }
