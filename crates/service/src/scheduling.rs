@@ -45,16 +45,14 @@ pub fn may_schedule(data: &[u8]) -> bool {
 
 /// Whether an address (as `itip::address` writes it) is this account's.
 fn is_mine(user: &User, address: &str) -> bool {
-    address.eq_ignore_ascii_case(&user.email) || principal_name(address) == Some(user.name.as_str())
+    address.eq_ignore_ascii_case(&user.email)
+        || principal_name(address).is_some_and(|name| name == user.name)
 }
 
 /// The user a principal URL (RFC 6638 §2.4.1 lets it stand for an address) names.
-fn principal_name(address: &str) -> Option<&str> {
+fn principal_name(address: &str) -> Option<String> {
     match almanac_dav::paths::DavPath::parse(almanac_dav::paths::path_of(address))? {
-        almanac_dav::paths::DavPath::Principal(_) => {
-            let rest = address.trim_end_matches('/');
-            rest.rsplit('/').next()
-        }
+        almanac_dav::paths::DavPath::Principal(name) => Some(name),
         _ => None,
     }
 }
@@ -64,7 +62,7 @@ fn principal_name(address: &str) -> Option<&str> {
 pub async fn local_user(state: &AppState, address: &str) -> Result<Option<User>, DavError> {
     let store = &state.store;
     let found = if let Some(name) = principal_name(address) {
-        store.user_by_name(name).await.map_err(internal)?
+        store.user_by_name(&name).await.map_err(internal)?
     } else if address.contains('@') {
         store
             .users_by_email(address)
@@ -157,6 +155,7 @@ impl Plan {
         old: Option<&Component>,
         new: &mut Component,
     ) -> Result<Self, DavError> {
+        let as_sent = new.to_ics();
         let (forced, _) = itip::take_force_send(new);
         let old = old.filter(|o| is_organizer(owner, o));
         if let Some(who) = old.and_then(|o| itip::forged_answer(o, new)) {
@@ -214,7 +213,7 @@ impl Plan {
             itip::set_schedule_status(new, attendee, status);
         }
         Ok(Self {
-            rewritten: Some(new.to_ics()),
+            rewritten: rewritten(&as_sent, new),
             requests: (!request_to.is_empty()).then(|| (request_to, new.clone())),
             cancels: match old {
                 Some(old) if !cancel_to.is_empty() => Some((cancel_to, old.clone())),
@@ -240,6 +239,7 @@ impl Plan {
                 ));
             }
         }
+        let as_sent = new.to_ics();
         let (_, forced) = itip::take_force_send(&mut new);
         let answered = match old {
             Some(old) => itip::answers_of(old, &me) != itip::answers_of(&new, &me),
@@ -252,7 +252,7 @@ impl Plan {
         };
         if !(answered || forced) || !itip::organizer_lets_server_reply(&new) {
             return Ok(Self {
-                rewritten: forced.then(|| new.to_ics()),
+                rewritten: rewritten(&as_sent, &new),
                 ..Self::default()
             });
         }
@@ -263,7 +263,7 @@ impl Plan {
         };
         itip::set_schedule_status(&mut new, &organizer, status);
         Ok(Self {
-            rewritten: Some(new.to_ics()),
+            rewritten: rewritten(&as_sent, &new),
             reply: Some((organizer, itip::reply(&new, &me, false))),
             ..Self::default()
         })
@@ -329,28 +329,10 @@ impl Plan {
     }
 }
 
-/// Invites `invited` and cancels `removed` for an event `owner` organizes
-/// and has just stored (the web calendar's guest list): accounts here get
-/// it in their calendar and inbox, everyone else by mail.
-pub async fn send_guest_changes(
-    state: &AppState,
-    (owner, calendar): (&User, &Collection),
-    object: &Component,
-    (invited, removed): (&[String], &[String]),
-    base: &str,
-) {
-    let deliver = Delivery {
-        state,
-        owner,
-        calendar,
-        base,
-    };
-    if !invited.is_empty() {
-        deliver.requests(invited, object).await;
-    }
-    if !removed.is_empty() {
-        deliver.cancels(removed, object).await;
-    }
+/// The object to store when planning changed it from what was sent.
+fn rewritten(as_sent: &str, planned: &Component) -> Option<String> {
+    let text = planned.to_ics();
+    (text != as_sent).then_some(text)
 }
 
 fn is_organizer(owner: &User, calendar: &Component) -> bool {
