@@ -61,14 +61,19 @@ async fn stored_checked(
     Ok(old)
 }
 
-/// What writing `data` at `parent/name` will send (RFC 6638 §3.2).
+/// What writing `data` at `parent/name` will send (RFC 6638 §3.2). A
+/// new resource has nothing stored to read.
 async fn plan_write(
     request: &DavRequest,
-    parent: &Collection,
-    name: &str,
+    (parent, name, exists): (&Collection, &str, bool),
     data: &[u8],
 ) -> Result<Option<(User, Plan)>, DavError> {
-    let old = stored_checked(request, parent, name).await?;
+    let old = if exists {
+        stored_checked(request, parent, name).await?
+    } else {
+        check_schedule_tag(request, None)?;
+        None
+    };
     if !may_schedule(data) && !old.as_deref().is_some_and(may_schedule) {
         return Ok(None);
     }
@@ -184,12 +189,14 @@ fn header_value(text: &str) -> HeaderValue {
 
 pub async fn put(request: &DavRequest, target: Target) -> DavResult {
     match target {
-        Target::Item { parent, meta, .. } => store_member(request, &parent, &meta.name).await,
+        Target::Item { parent, meta, .. } => {
+            store_member(request, (&parent, &meta.name, true)).await
+        }
         Target::Absent {
             parent: Parent::Collection(parent),
             name,
             ..
-        } => store_member(request, &parent, &name).await,
+        } => store_member(request, (&parent, &name, false)).await,
         Target::Absent {
             parent: Parent::Home,
             ..
@@ -222,7 +229,10 @@ pub async fn post(request: &DavRequest, target: Target) -> DavResult {
 }
 
 /// Writes one member of `parent`, checking it first when `parent` is a calendar.
-async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> DavResult {
+async fn store_member(
+    request: &DavRequest,
+    (parent, name, exists): (&Collection, &str, bool),
+) -> DavResult {
     let limits = &request.state.config.limits;
     let data = &request.body;
     if data.len() > limits.max_item_bytes {
@@ -238,7 +248,7 @@ async fn store_member(request: &DavRequest, parent: &Collection, name: &str) -> 
         let mut index = request
             .writer()
             .check(parent, request.header("content-type"), data)?;
-        let planned = plan_write(request, parent, name, data).await?;
+        let planned = plan_write(request, (parent, name, exists), data).await?;
         if let Some(rewritten) = planned.as_ref().and_then(|(_, p)| p.rewritten.as_deref()) {
             index = request.writer().check(parent, None, rewritten.as_bytes())?;
         }
