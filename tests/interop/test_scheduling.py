@@ -384,3 +384,34 @@ def test_local_users_with_the_python_caldav_library(server):
         assert "STATUS:CANCELLED" in carl_event.data
         assert any(m.icalendar_instance.get("method") == "CANCEL"
                    for m in carl.schedule_inbox().get_items() if m.id == uid)
+
+
+def test_copy_and_move_follow_the_rfc(server):
+    """RFC 6638 §3.2.3.3-4: into a calendar from a plain collection an
+    object schedules as a new one; out of the calendars, as a deletion;
+    between calendars, nothing; If-Schedule-Tag-Match holds for COPY and MOVE."""
+    s = session(server, OLGA)
+    make_calendar(server, OLGA, "work")
+    drafts = server.home_url(OLGA) + "drafts/"
+    assert s.request("MKCOL", drafts).status_code in (201, 405)
+    uid = f"draft-{uuid.uuid4()}"
+    assert s.put(drafts + "d.ics", data=event(uid).encode(), headers={"Content-Type": "text/calendar"}).status_code == 201
+    assert find_copy(server, BORIS, uid)[1] is None, "a file in a plain collection schedules nothing"
+    target = server.calendar_url(OLGA, "work") + f"{uid}.ics"
+    r = s.request("MOVE", drafts + "d.ics", headers={"Destination": target})
+    assert r.status_code == 201, r.text
+    _, copy, _ = find_copy(server, BORIS, uid)
+    assert copy is not None and partstat(copy, BORIS) == "NEEDS-ACTION"
+    stored = s.get(target)
+    assert "SCHEDULE-STATUS=1.2" in stored.text.replace("\r\n ", "")
+
+    # A stale Schedule-Tag stops a COPY or MOVE.
+    for method in ("COPY", "MOVE"):
+        r = s.request(method, target, headers={"Destination": drafts + "x.ics", "If-Schedule-Tag-Match": '"stale"'})
+        assert r.status_code == 412, (method, r.status_code)
+    # Out of the calendars: Boris's copy is cancelled.
+    r = s.request("MOVE", target, headers={"Destination": drafts + "back.ics",
+                                           "If-Schedule-Tag-Match": stored.headers["Schedule-Tag"]})
+    assert r.status_code == 201, r.text
+    _, copy, _ = find_copy(server, BORIS, uid)
+    assert "STATUS:CANCELLED" in copy

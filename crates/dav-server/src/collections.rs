@@ -1,5 +1,6 @@
 //! MKCOL, MKCALENDAR, COPY and MOVE.
 
+use crate::content;
 use crate::properties::stored_bytes;
 use crate::request::{internal, resolve_path, DavRequest, DavResult, Depth, Parent, Target};
 use almanac_dav::paths::{self, DavPath};
@@ -7,6 +8,7 @@ use almanac_dav::properties::{is_protected, CALENDAR_WRITABLE, COLLECTION_WRITAB
 use almanac_dav::requests::{parse_mkcol, PatchOp};
 use almanac_dav::xml::CALDAV;
 use almanac_dav::DavError;
+use almanac_service::scheduling::{self, Plan};
 use almanac_store::{Collection, CollectionUpdate, NewCollection, StoreError, WriteCondition};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -356,18 +358,56 @@ async fn copy_item(
     } else {
         None
     };
+    content::check_schedule_tag(request, Some(&item.data))?;
     // RFC 6638 §3.2.4.1: a copy would give the account a second scheduling
     // object with the same UID (a move keeps one).
     if !is_move
+        && parent.is_calendar()
         && dest_parent.id != parent.id
         && index.is_some()
-        && almanac_service::scheduling::schedule_tag(&item.data).is_some()
+        && scheduling::schedule_tag(&item.data).is_some()
     {
         return Err(DavError::caldav(
             403,
             "unique-scheduling-object-resource",
             "A scheduling object cannot be copied to another of your calendars: move it instead.",
         ));
+    }
+    // RFC 6638 §3.2.3.3-4: into a calendar from elsewhere, it schedules as
+    // a new object would; a move out of the calendars, as a deletion would.
+    let plan = match (parent.is_calendar(), dest_parent.is_calendar()) {
+        (false, true) if scheduling::may_schedule(&item.data) => {
+            match content::scheduling_user(request).await? {
+                Some(user) => Some((
+                    Plan::for_write(
+                        &request.state,
+                        &user,
+                        (&dest_parent, &dest_name),
+                        None,
+                        &item.data,
+                    )
+                    .await?,
+                    user,
+                )),
+                None => None,
+            }
+        }
+        (true, false) if is_move && scheduling::may_schedule(&item.data) => {
+            content::scheduling_user(request)
+                .await?
+                .map(|user| (Plan::for_delete(&user, &item.data), user))
+        }
+        _ => None,
+    };
+    let mut data = item.data.clone();
+    let mut index = index;
+    if let Some(rewritten) = plan.as_ref().and_then(|(p, _)| p.rewritten.clone()) {
+        index = Some(
+            request
+                .writer()
+                .check(&dest_parent, None, rewritten.as_bytes())?,
+        );
+        data = rewritten.into_bytes();
     }
     let existed = clear_destination(request, &dest, overwrite).await?;
     let same_collection = dest_parent.id == parent.id;
@@ -380,7 +420,7 @@ async fn copy_item(
     } else {
         let copy = almanac_store::NewItem {
             content_type: &item.meta.content_type,
-            data: &item.data,
+            data: &data,
             calendar: index,
             origin: request.origin,
         };
@@ -398,6 +438,16 @@ async fn copy_item(
                 .await
                 .map_err(internal)?;
         }
+    }
+    if let Some((plan, user)) = plan {
+        // The deletion's plan names the source; the creation's, the destination.
+        let at = if dest_parent.is_calendar() {
+            (&dest_parent, dest_name.as_str())
+        } else {
+            (parent, name)
+        };
+        plan.run(&request.state, &user, at, &content::base_url(request))
+            .await;
     }
     Ok(created_or_replaced(existed))
 }

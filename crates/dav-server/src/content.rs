@@ -15,7 +15,10 @@ const SCHEDULE_TAG: HeaderName = HeaderName::from_static("schedule-tag");
 
 /// RFC 6638 §3.2.10 If-Schedule-Tag-Match: the stored object must still
 /// have the tag the client read.
-fn check_schedule_tag(request: &DavRequest, stored: Option<&[u8]>) -> Result<(), DavError> {
+pub(crate) fn check_schedule_tag(
+    request: &DavRequest,
+    stored: Option<&[u8]>,
+) -> Result<(), DavError> {
     let Some(expected) = request.header("if-schedule-tag-match") else {
         return Ok(());
     };
@@ -32,7 +35,7 @@ fn check_schedule_tag(request: &DavRequest, stored: Option<&[u8]>) -> Result<(),
 
 /// The account a write schedules for, when it is its owner writing (a
 /// share link's visitor sends no invitations in the owner's name).
-async fn scheduling_user(request: &DavRequest) -> Result<Option<User>, DavError> {
+pub(crate) async fn scheduling_user(request: &DavRequest) -> Result<Option<User>, DavError> {
     if request.access != almanac_dav::properties::Access::Owner {
         return Ok(None);
     }
@@ -102,7 +105,7 @@ async fn plan_delete(
 }
 
 /// The site's address, for the answer links of invitation mails.
-fn base_url(request: &DavRequest) -> String {
+pub(crate) fn base_url(request: &DavRequest) -> String {
     almanac_service::public_url::PublicUrl::from_headers(&request.headers, &request.state.config)
         .as_str()
         .trim_end_matches('/')
