@@ -233,18 +233,15 @@ async fn calendar_named(request: &DavRequest, href: &str) -> Result<i64, DavErro
 /// each recipient's busy time when they have an account here.
 pub async fn post_outbox(request: &DavRequest) -> DavResult {
     let invalid = |why: &str| DavError::caldav(400, "valid-scheduling-message", why.to_owned());
-    if let Some(content_type) = request.header("content-type") {
-        if !content_type
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("text/calendar")
-        {
-            return Err(DavError::caldav(
-                403,
-                "supported-calendar-data",
-                "The outbox takes text/calendar scheduling messages.",
-            ));
-        }
+    if request
+        .header("content-type")
+        .is_some_and(|t| !almanac_service::objects::is_calendar_data(t))
+    {
+        return Err(DavError::caldav(
+            403,
+            "supported-calendar-data",
+            "The outbox takes text/calendar scheduling messages.",
+        ));
     }
     let text = std::str::from_utf8(&request.body)
         .map_err(|_| invalid("The message is not UTF-8 text."))?;

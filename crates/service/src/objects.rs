@@ -47,18 +47,12 @@ impl Writer<'_> {
         content_type: Option<&str>,
         data: &[u8],
     ) -> Result<CalendarIndex, DavError> {
-        if let Some(content_type) = content_type {
-            if !content_type
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/calendar")
-            {
-                return Err(DavError::caldav(
-                    403,
-                    "supported-calendar-data",
-                    format!("Calendars hold text/calendar data, not {content_type}."),
-                ));
-            }
+        if let Some(content_type) = content_type.filter(|t| !is_calendar_data(t)) {
+            return Err(DavError::caldav(
+                403,
+                "supported-calendar-data",
+                format!("Calendars hold text/calendar data, not {content_type}."),
+            ));
         }
         let text = std::str::from_utf8(data).map_err(|_| {
             DavError::caldav(
@@ -291,6 +285,14 @@ pub struct ImportReport {
 pub struct Rejected {
     pub uid: Option<String>,
     pub reason: String,
+}
+
+/// Whether a Content-Type names iCalendar data.
+pub fn is_calendar_data(content_type: &str) -> bool {
+    content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("text/calendar")
 }
 
 /// A resource name for a UID: the UID itself when it is a safe file name.
