@@ -285,6 +285,11 @@ def test_preconditions(server):
         </D:prop></D:set></D:propertyupdate>"""
     r = session(server, BORIS).request("PROPPATCH", inbox_url, data=body(f"/dav/calendars/{OLGA}/work/"))
     assert r.status_code == 403 and "valid-schedule-default-calendar-URL" in r.text
+    # default-calendar-needed: invitations always have somewhere to land.
+    r = session(server, BORIS).request("PROPPATCH", inbox_url, data=f"""<D:propertyupdate xmlns:D="DAV:"
+        xmlns:C="{CALDAV_NS}"><D:remove><D:prop><C:schedule-default-calendar-URL/></D:prop></D:remove>
+        </D:propertyupdate>""")
+    assert r.status_code == 403 and "default-calendar-needed" in r.text
     make_calendar(server, BORIS, "invites")
     r = session(server, BORIS).request("PROPPATCH", inbox_url, data=body(f"/dav/calendars/{BORIS}/invites/"))
     assert r.status_code == 207, r.text
