@@ -134,6 +134,9 @@ def test_a_guest_answers_by_link_and_the_organizer_sees_it(make_almanac, backend
     assert len(to(server, "cy@example.org", "Invitation:")) == 1
     body = invitation.get_body(preferencelist=("plain",)).get_content()
     link = LINK.search(body).group(0)
+    assert [p.get_content_type() for p in invitation.iter_parts()] == ["text/plain", "text/html", "text/calendar"]
+    html = invitation.get_body(preferencelist=("html",)).get_content()
+    assert f'<a href="{link}">' in html, "the answer link is clickable in the HTML part"
 
     guest = requests.Session()  # no account, no log-in
     shown = guest.get(link, timeout=30)
@@ -326,3 +329,22 @@ def test_an_invitation_is_answered_from_the_web_calendar(make_almanac, backend):
         timeout=30, allow_redirects=False)
     assert saved.status_code == 303, saved.text[:300]
     assert partstat(stored_event(server, "Follow-up"), "bora@example.org") == "NEEDS-ACTION"
+
+
+@pytest.mark.backends("sqlite")
+def test_what_a_calendar_app_writes_is_escaped_in_the_invitation_mail(make_almanac, backend):
+    server = make_almanac(backend=backend)
+    hostile = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+    text = "\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "BEGIN:VEVENT", "UID:hostile-1",
+        "DTSTAMP:20270101T000000Z", "DTSTART:20270302T090000Z", "DTEND:20270302T100000Z",
+        f"SUMMARY:{hostile}", "ORGANIZER:mailto:alice@example.org",
+        "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:eve@elsewhere.example", "END:VEVENT", "END:VCALENDAR", ""])
+    put = server.dav("PUT", "/dav/calendars/alice/calendar/hostile.ics", "alice", body=text,
+                     headers={"Content-Type": "text/calendar"})
+    assert put.status_code == 201, put.text
+    [mail] = to(server, "eve@elsewhere.example", "Invitation:")
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html and "<img" not in html
+    import html as entities
+    assert hostile in entities.unescape(html), "shown as text, escaped"

@@ -8,6 +8,57 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
+/// A mail's text as an HTML page: its paragraphs and lines, web addresses
+/// as links, everything escaped by the template.
+#[derive(askama::Template)]
+#[template(path = "mail/itip.html")]
+struct MailHtml<'a> {
+    subject: &'a str,
+    paragraphs: Vec<Vec<Vec<Piece<'a>>>>,
+}
+
+struct Piece<'a> {
+    text: &'a str,
+    link: bool,
+}
+
+/// A line's web addresses as links, the rest as text.
+fn pieces(line: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("https://").or_else(|| rest.find("http://")) {
+        let end = rest[at..]
+            .find(char::is_whitespace)
+            .map_or(rest.len(), |e| at + e);
+        out.push(Piece {
+            text: &rest[..at],
+            link: false,
+        });
+        out.push(Piece {
+            text: &rest[at..end],
+            link: true,
+        });
+        rest = &rest[end..];
+    }
+    out.push(Piece {
+        text: rest,
+        link: false,
+    });
+    out
+}
+
+fn html_of(subject: &str, text: &str) -> String {
+    let page = MailHtml {
+        subject,
+        paragraphs: text
+            .split("\n\n")
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.lines().map(pieces).collect())
+            .collect(),
+    };
+    askama::Template::render(&page).unwrap_or_default()
+}
+
 pub struct Mailer {
     from: Mailbox,
     route: Route,
@@ -52,9 +103,10 @@ impl Mailer {
         self.send_with_calendar(mail, None).await
     }
 
-    /// Sends a mail that carries an iTIP message (RFC 6047): the text, and
-    /// beside it the `text/calendar` part with its METHOD (`calendar`:
-    /// method, iCalendar text), as multipart/alternative.
+    /// Sends a mail that carries an iTIP message (RFC 6047): the text, the
+    /// same as HTML (its links clickable), and the `text/calendar` part with
+    /// its METHOD (`calendar`: method, iCalendar text), as
+    /// multipart/alternative.
     pub async fn send_with_calendar(
         &self,
         mail: &Mail<'_>,
@@ -83,9 +135,13 @@ impl Mailer {
                 let kind =
                     ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
                         .map_err(|e| format!("the mail could not be built: {e}"))?;
+                let html = SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html_of(mail.subject, &mail.body));
                 builder.multipart(
                     MultiPart::alternative()
                         .singlepart(text)
+                        .singlepart(html)
                         .singlepart(SinglePart::builder().header(kind).body(ics)),
                 )
             }
